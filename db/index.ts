@@ -1,0 +1,5 @@
+export * from './connection.js';
+export * from './errors.js';
+export * from './time.js';
+export * from './state.js';
+export type * from './schema/index.js';

@@ -1,0 +1,170 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Tables written by ingest/ (Vault audit devices and the Vault server log).
+ * Booleans are INTEGER 0/1 and times are ISO-8601 text so the schema stays portable to PostgreSQL.
+ * `time_key` columns hold the UTC time normalised to 9 fractional digits, so they sort and compare as text.
+ */
+export interface DevicesTable {
+  name: string;
+  /** 1 once values that are not HMAC'd (log_raw=true) were seen on this device. */
+  log_raw: number;
+  log_raw_detected_at: string | null;
+  first_time_key: string | null;
+  last_time_key: string | null;
+}
+
+/** A source file, known by the fingerprint of its first bytes rather than its path. */
+export interface AuditFilesTable {
+  fingerprint: string;
+  kind: string; // 'audit' | 'server-log'
+  device: string;
+  path: string;
+  /** Decompressed bytes consumed and committed. */
+  offset: number;
+  lines: number;
+  /** 1 when the file can never grow again (gzipped rotation). */
+  complete: number;
+  updated_at: string;
+}
+
+/** One committed batch: its exact bytes (compressed), their hash, chained per device. */
+export interface IngestBatchesTable {
+  id: Generated<number>;
+  device: string;
+  source: string; // 'file' | 'socket' | 'server-log'
+  file_fingerprint: string | null;
+  file_path: string | null;
+  start_offset: number;
+  end_offset: number;
+  line_count: number;
+  stored_count: number;
+  duplicate_count: number;
+  quarantined_count: number;
+  /** SHA-256 (hex) of the original bytes read. */
+  sha256: string;
+  /** SHA-256 of the bytes kept in raw_gzip (differs from sha256 only for redacted log_raw devices). */
+  stored_sha256: string;
+  prev_chain_sha256: string | null;
+  /** sha256(prev_chain_sha256 + stored_sha256): the per-device hash chain. */
+  chain_sha256: string;
+  /** gzip of the stored bytes; null once pruned. */
+  raw_gzip: Uint8Array | null;
+  first_time_key: string | null;
+  last_time_key: string | null;
+  created_at: string;
+}
+
+/** One Vault audit entry, deduplicated on (request_id, type) across devices and nodes. */
+export interface AuditEntriesTable {
+  id: Generated<number>;
+  request_id: string | null;
+  type: string; // 'request' | 'response'
+  /** Time as the first device logged it, precision kept. */
+  time: string;
+  time_key: string;
+  operation: string | null;
+  path: string | null;
+  namespace_id: string | null;
+  namespace_path: string | null;
+  mount_point: string | null;
+  mount_type: string | null;
+  mount_accessor: string | null;
+  mount_class: string | null;
+  remote_address: string | null;
+  remote_port: number | null;
+  /** Caller identity (top-level auth). */
+  display_name: string | null;
+  entity_id: string | null;
+  token_type: string | null;
+  token_ttl: number | null;
+  token_issue_time: string | null; // UTC
+  policies: string | null; // JSON array
+  token_policies: string | null; // JSON array
+  metadata: string | null; // JSON object (claim mappings, role)
+  /** x-correlation-id or correlation-id header value (clear since Vault 1.17). */
+  correlation_id: string | null;
+  /** Top-level error text. */
+  error: string | null;
+  /** 1 when response.data.error is present (failed login, plugin error response). */
+  response_error: number;
+  /** Identity of a token issued by this request (response.auth). */
+  issued_display_name: string | null;
+  issued_entity_id: string | null;
+  issued_token_type: string | null;
+  issued_token_ttl: number | null;
+  issued_policies: string | null; // JSON array
+  issued_metadata: string | null; // JSON object
+  issued_num_uses: number | null;
+  issued_orphan: number | null;
+  /** response.secret.lease_id (clear in every Vault version). */
+  lease_id: string | null;
+  /** request.data with HMAC'd strings kept (numbers and booleans clear); null when larger than 16 KiB. */
+  request_data: string | null;
+  /** response.warnings JSON array, when any. */
+  warnings: string | null;
+}
+
+/** Each device's copy of an entry: its own time and the HMACs of its own salt domain. */
+export interface AuditCopiesTable {
+  id: Generated<number>;
+  entry_id: number;
+  device: string;
+  time: string;
+  time_key: string;
+  batch_id: number;
+  /** Offset and length of the stored line inside the batch's stored bytes. */
+  line_offset: number;
+  line_length: number;
+  /** 1 when this copy arrived after the entry was already stored. */
+  duplicate: number;
+  accessor: string | null; // auth.accessor
+  client_token: string | null; // auth.client_token
+  request_client_token: string | null; // request.client_token (never join on it)
+  request_token_accessor: string | null; // request.client_token_accessor
+  issued_accessor: string | null; // response.auth.accessor
+  issued_client_token: string | null; // response.auth.client_token
+  data_token: string | null; // request.data.token (auth/token/revoke*, lookup)
+  data_accessor: string | null; // request.data.accessor (revoke-accessor)
+  data_lease_id: string | null; // request.data.lease_id (body-form revoke/renew/lookup)
+}
+
+export interface QuarantineTable {
+  id: Generated<number>;
+  device: string;
+  source: string; // 'file' | 'socket' | 'server-log'
+  file_path: string | null;
+  file_fingerprint: string | null;
+  byte_offset: number;
+  byte_length: number;
+  reason: string; // 'empty' | 'oversized' | 'invalid-json' | 'not-an-audit-entry' | 'jsonx' | 'torn'
+  detail: string | null;
+  /** First bytes of the line, with token-shaped values redacted. */
+  excerpt: string | null;
+  batch_id: number | null;
+  created_at: string;
+}
+
+/** Vault server (operational) log events: lease revocations, seal/unseal, step-down, root generation. */
+export interface ServerEventsTable {
+  id: Generated<number>;
+  time: string;
+  time_key: string;
+  kind: string; // 'lease-revoked' | 'seal' | 'unseal' | 'step-down' | 'root-generation' | ...
+  lease_id: string | null;
+  message: string;
+  file_path: string | null;
+  file_fingerprint: string | null;
+  byte_offset: number;
+  batch_id: number | null;
+}
+
+export interface IngestTables {
+  devices: DevicesTable;
+  audit_files: AuditFilesTable;
+  ingest_batches: IngestBatchesTable;
+  audit_entries: AuditEntriesTable;
+  audit_copies: AuditCopiesTable;
+  quarantine: QuarantineTable;
+  server_events: ServerEventsTable;
+}

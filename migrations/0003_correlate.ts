@@ -1,0 +1,123 @@
+import type { Kysely } from 'kysely';
+import { serialType } from './portable.js';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('accesses')
+    .addColumn('request_id', 'text', (c) => c.primaryKey())
+    .addColumn('time', 'text', (c) => c.notNull())
+    .addColumn('time_key', 'text', (c) => c.notNull())
+    .addColumn('devices', 'text', (c) => c.notNull())
+    .addColumn('operation', 'text')
+    .addColumn('path', 'text')
+    .addColumn('namespace', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('mount_type', 'text')
+    .addColumn('outcome', 'text', (c) => c.notNull())
+    .addColumn('remote_address', 'text')
+    .addColumn('display_name', 'text')
+    .addColumn('entity_id', 'text')
+    .addColumn('auth_mount', 'text')
+    .addColumn('role', 'text')
+    .addColumn('token_accessor', 'text')
+    .addColumn('token_id', 'integer')
+    .addColumn('lease_id', 'text')
+    .addColumn('job_id', 'bigint')
+    .addColumn('pipeline_id', 'bigint')
+    .addColumn('project_id', 'bigint')
+    .addColumn('project_path', 'text')
+    .addColumn('user_login', 'text')
+    .addColumn('ref', 'text')
+    .addColumn('attribution', 'text', (c) => c.notNull())
+    .addColumn('verified', 'text')
+    .addColumn('verify_detail', 'text')
+    .addColumn('pairing', 'text', (c) => c.notNull())
+    .addColumn('request_entry_id', 'integer')
+    .addColumn('response_entry_id', 'integer')
+    .addColumn('is_secret_access', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema.createIndex('accesses_time').on('accesses').columns(['time_key', 'request_id']).execute();
+  await db.schema.createIndex('accesses_project_time').on('accesses').columns(['project_id', 'time_key']).execute();
+  await db.schema.createIndex('accesses_job').on('accesses').column('job_id').execute();
+  await db.schema.createIndex('accesses_token').on('accesses').column('token_id').execute();
+
+  await db.schema
+    .createTable('tokens')
+    .addColumn('id', serialType(db), (c) => c.primaryKey().autoIncrement())
+    .addColumn('issue_request_id', 'text')
+    .addColumn('issued_at', 'text')
+    .addColumn('issued_time_key', 'text')
+    .addColumn('accessor', 'text')
+    .addColumn('token_type', 'text')
+    .addColumn('auth_mount', 'text')
+    .addColumn('role', 'text')
+    .addColumn('display_name', 'text')
+    .addColumn('entity_id', 'text')
+    .addColumn('policies', 'text')
+    .addColumn('metadata', 'text')
+    .addColumn('ttl_seconds', 'bigint')
+    .addColumn('orphan', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('parent_token_id', 'integer')
+    .addColumn('job_id', 'bigint')
+    .addColumn('pipeline_id', 'bigint')
+    .addColumn('project_id', 'bigint')
+    .addColumn('user_login', 'text')
+    .addColumn('ref', 'text')
+    .addColumn('attribution', 'text', (c) => c.notNull().defaultTo('none'))
+    .addColumn('attribution_evidence', 'text')
+    .addColumn('verified', 'text')
+    .addColumn('verify_detail', 'text')
+    .addColumn('remote_addresses', 'text')
+    .addColumn('request_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_used_time_key', 'text')
+    .addColumn('last_renewed_at', 'text')
+    .addColumn('revoked_at', 'text')
+    .addColumn('revoke_kind', 'text')
+    .addColumn('revoke_request_id', 'text')
+    .addColumn('ends_at', 'text')
+    .addColumn('end_inferred', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('job_finished_at', 'text')
+    .addColumn('outlived_job', 'integer')
+    .execute();
+  await db.schema.createIndex('tokens_job').on('tokens').column('job_id').execute();
+  await db.schema.createIndex('tokens_issue_request').on('tokens').column('issue_request_id').execute();
+
+  await db.schema
+    .createTable('token_hmacs')
+    .addColumn('device', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('hmac', 'text', (c) => c.notNull())
+    .addColumn('token_id', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('token_hmacs_pk', ['device', 'kind', 'hmac'])
+    .execute();
+
+  await db.schema
+    .createTable('leases')
+    .addColumn('lease_id', 'text', (c) => c.primaryKey())
+    .addColumn('issued_at', 'text', (c) => c.notNull())
+    .addColumn('issued_time_key', 'text', (c) => c.notNull())
+    .addColumn('issue_request_id', 'text', (c) => c.notNull())
+    .addColumn('token_id', 'integer')
+    .addColumn('mount_type', 'text')
+    .addColumn('job_id', 'bigint')
+    .addColumn('pipeline_id', 'bigint')
+    .addColumn('project_id', 'bigint')
+    .addColumn('user_login', 'text')
+    .addColumn('renew_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_renewed_at', 'text')
+    .addColumn('ttl_seconds', 'bigint', (c) => c.notNull())
+    .addColumn('ended_at', 'text')
+    .addColumn('end_kind', 'text')
+    .addColumn('end_request_id', 'text')
+    .addColumn('end_inferred', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('job_finished_at', 'text')
+    .addColumn('outlived_job', 'integer')
+    .execute();
+  await db.schema.createIndex('leases_token').on('leases').column('token_id').execute();
+  await db.schema.createIndex('leases_job').on('leases').column('job_id').execute();
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  for (const table of ['leases', 'token_hmacs', 'tokens', 'accesses']) {
+    await db.schema.dropTable(table).ifExists().execute();
+  }
+}

@@ -1,0 +1,16 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_core_ingest.js';
+import * as m0002 from './0002_gitlab.js';
+import * as m0003 from './0003_correlate.js';
+import * as m0004 from './0004_findings.js';
+
+/**
+ * Every migration, by name. Names sort in the order they apply. Listed statically (not read from disk) so
+ * the compiled package needs no file lookup at run time.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_core_ingest': m0001,
+  '0002_gitlab': m0002,
+  '0003_correlate': m0003,
+  '0004_findings': m0004,
+};
