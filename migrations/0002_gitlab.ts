@@ -35,6 +35,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('web_url', 'text')
     .addColumn('raw', 'text', (c) => c.notNull())
     .addColumn('synced_at', 'text', (c) => c.notNull())
+    .addColumn('jobs_synced', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
   await db.schema.createIndex('gitlab_pipelines_project').on('gitlab_pipelines').columns(['project_id', 'updated_at']).execute();
 
@@ -83,6 +84,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('http_status', 'integer')
     .addColumn('checked_at', 'text', (c) => c.notNull())
+    .addColumn('origin', 'text')
+    .addColumn('projects_tried', 'text')
+    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(1))
     .execute();
 }
 

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** Tables written by the GitLab sync (ingest/gitlab). IDs are GitLab's integers; raw keeps the REST JSON. */
 export interface GitlabProjectsTable {
   id: number;
@@ -30,6 +32,11 @@ export interface GitlabPipelinesTable {
   web_url: string | null;
   raw: string;
   synced_at: string;
+  /**
+   * 1 once this pipeline's jobs (retried included) were synced at this `updated_at`. A pipeline stored from a
+   * targeted job lookup has 0, so the incremental sync still fetches its jobs.
+   */
+  jobs_synced: Generated<number>;
 }
 
 export interface GitlabJobsTable {
@@ -74,6 +81,11 @@ export interface GitlabJobLookupsTable {
   status: string; // 'found' | 'not-found' | 'forbidden' | 'error'
   http_status: number | null;
   checked_at: string;
+  /** Where the job id came from: 'claim' (token metadata job_id) or 'correlation-id'. */
+  origin: string | null;
+  /** Projects asked, JSON array of ids (a correlation id has no project of its own). */
+  projects_tried: string | null;
+  attempts: Generated<number>;
 }
 
 export interface GitlabTables {
