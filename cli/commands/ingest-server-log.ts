@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
-import { notImplemented } from '../not-implemented.js';
+import { runAction } from '../action.js';
+import { parseSummaryFormat, writeSummary } from '../output.js';
+import { ingestServerLogs } from '../../ingest/index.js';
+import { stopOnSignals } from './ingest-vault.js';
 
 export function registerIngestServerLog(parent: Command): void {
   parent
@@ -8,5 +11,17 @@ export function registerIngestServerLog(parent: Command): void {
     .argument('<paths...>', 'server log files')
     .option('--follow', 'keep tailing the files')
     .option('--format <format>', 'summary format: table or json', 'table')
-    .action(notImplemented('ingest server log'));
+    .action(
+      runAction<{ follow?: boolean; format: string }>(async (ctx, opts, paths) => {
+        const format = parseSummaryFormat(opts.format);
+        const handle = await ctx.openDb();
+        const stopper = stopOnSignals();
+        try {
+          const summary = await ingestServerLogs(handle, paths, { follow: opts.follow, signal: stopper.signal, logger: ctx.logger });
+          writeSummary({ ...summary }, format);
+        } finally {
+          stopper.dispose();
+        }
+      }),
+    );
 }

@@ -1,0 +1,118 @@
+/**
+ * Splits a byte stream into newline-terminated lines without ever holding more than the line limit of one
+ * line: an over-long line is passed on in pieces and reported once its newline arrives. A trailing fragment
+ * without a newline is an unfinished line (Vault may still be writing it) and is kept pending, not emitted.
+ */
+
+/** CONTRACT.md: a line over 16 MiB (newline excluded) is quarantined as `oversized`. */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+export interface LineSink {
+  /** A complete line (newline excluded) starting at `offset`. The buffer may be reused: copy to keep. */
+  line(bytes: Buffer, offset: number): void;
+  /** A piece of an over-long line, in order (for hashing); not kept. */
+  oversizedPiece?(bytes: Buffer): void;
+  /** An over-long line ended at its newline. */
+  oversized(offset: number, length: number): void;
+}
+
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  private skipping = false;
+  private skippedLength = 0;
+  /** Absolute offset of the first byte after the last complete line. */
+  lineStart: number;
+
+  constructor(
+    private readonly sink: LineSink,
+    startOffset = 0,
+    private readonly maxLine = MAX_LINE_BYTES,
+  ) {
+    this.lineStart = startOffset;
+  }
+
+  /** Bytes of the unfinished last line held (or skipped) so far. */
+  get unfinishedLength(): number {
+    return this.skipping ? this.skippedLength : this.pendingLength;
+  }
+
+  /** The unfinished last line, when it is not over-long (for a final `torn` verdict). */
+  unfinished(): Buffer | null {
+    if (this.skipping || this.pendingLength === 0) return null;
+    return Buffer.concat(this.pending, this.pendingLength);
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start <= chunk.length) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) {
+        if (start < chunk.length) this.hold(chunk.subarray(start));
+        return;
+      }
+      const piece = chunk.subarray(start, nl);
+      if (this.skipping) {
+        this.sink.oversizedPiece?.(piece);
+        this.sink.oversized(this.lineStart, this.skippedLength + piece.length);
+        this.skipping = false;
+        this.skippedLength = 0;
+      } else if (this.pendingLength > 0) {
+        const total = this.pendingLength + piece.length;
+        if (total > this.maxLine) {
+          for (const p of this.pending) this.sink.oversizedPiece?.(p);
+          this.sink.oversizedPiece?.(piece);
+          this.sink.oversized(this.lineStart, total);
+        } else {
+          this.sink.line(Buffer.concat([...this.pending, piece], total), this.lineStart);
+        }
+        this.pending = [];
+        this.pendingLength = 0;
+      } else if (piece.length > this.maxLine) {
+        this.sink.oversizedPiece?.(piece);
+        this.sink.oversized(this.lineStart, piece.length);
+      } else {
+        this.sink.line(piece, this.lineStart);
+      }
+      this.lineStart += this.lineLengthJustEnded(piece.length);
+      start = nl + 1;
+    }
+  }
+
+  /** Forgets the unfinished line (after it was accounted for as torn). */
+  dropUnfinished(): void {
+    this.lineStart += this.endedLength;
+    this.endedLength = 0;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.skipping = false;
+    this.skippedLength = 0;
+  }
+
+  private endedLength = 0;
+  private lineLengthJustEnded(lastPiece: number): number {
+    const n = this.endedLength + lastPiece + 1;
+    this.endedLength = 0;
+    return n;
+  }
+
+  private hold(rest: Buffer): void {
+    if (this.skipping) {
+      this.sink.oversizedPiece?.(rest);
+      this.skippedLength += rest.length;
+      this.endedLength += rest.length;
+      return;
+    }
+    // Copy: the caller's chunk buffer may be reused by the stream.
+    this.pending.push(Buffer.from(rest));
+    this.pendingLength += rest.length;
+    this.endedLength += rest.length;
+    if (this.pendingLength > this.maxLine) {
+      for (const p of this.pending) this.sink.oversizedPiece?.(p);
+      this.skipping = true;
+      this.skippedLength = this.pendingLength;
+      this.pending = [];
+      this.pendingLength = 0;
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * One audit line → a parsed entry, or the reason it cannot be stored. Parsing is by key, lenient about
+ * missing and unknown keys (vault-audit.md §2, §6.10); framing noise (a device `prefix`, a syslog header,
+ * operational log text before the first `{`) is skipped.
+ */
+import { toTimeKey } from '../db/time.js';
+
+export type QuarantineReason = 'empty' | 'oversized' | 'invalid-json' | 'not-an-audit-entry' | 'jsonx' | 'torn';
+
+export type ParsedLine =
+  | { ok: true; entry: Record<string, unknown>; time: string; timeKey: string; type: 'request' | 'response'; requestId: string | null }
+  | { ok: false; reason: QuarantineReason; detail: string };
+
+const OPEN_BRACE = 0x7b;
+
+/** Where the JSON starts: after the device prefix when the line has it, else at the first `{`. */
+export function jsonStart(line: Buffer, prefix: Buffer | null): number {
+  if (prefix && prefix.length > 0 && line.length >= prefix.length && line.compare(prefix, 0, prefix.length, 0, prefix.length) === 0) {
+    const after = line.indexOf(OPEN_BRACE, prefix.length);
+    return after;
+  }
+  return line.indexOf(OPEN_BRACE);
+}
+
+function isBlank(line: Buffer): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+export function parseAuditLine(line: Buffer, prefix: Buffer | null): ParsedLine {
+  if (isBlank(line)) return { ok: false, reason: 'empty', detail: 'blank line' };
+  const start = jsonStart(line, prefix);
+  if (start < 0) {
+    const text = line.toString('utf8', 0, Math.min(line.length, 64)).trimStart();
+    if (text.startsWith('<json:')) return { ok: false, reason: 'jsonx', detail: 'format=jsonx is not supported; configure the device with format=json' };
+    return { ok: false, reason: 'invalid-json', detail: 'no JSON object on the line' };
+  }
+  let value: unknown;
+  const text = line.toString('utf8', start);
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const trimmed = text.trimEnd();
+    const torn = !trimmed.endsWith('}') || trimmed.indexOf('{"', 1) > 0;
+    return { ok: false, reason: torn ? 'torn' : 'invalid-json', detail: (err as Error).message.slice(0, 200) };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, reason: 'not-an-audit-entry', detail: 'the JSON value is not an object' };
+  }
+  const entry = value as Record<string, unknown>;
+  const type = entry.type;
+  if (type !== 'request' && type !== 'response') {
+    return { ok: false, reason: 'not-an-audit-entry', detail: `type is ${JSON.stringify(type ?? null)}, not request or response` };
+  }
+  const time = entry.time;
+  const timeKey = typeof time === 'string' ? toTimeKey(time) : null;
+  if (typeof time !== 'string' || !timeKey) {
+    return { ok: false, reason: 'not-an-audit-entry', detail: 'missing or invalid time' };
+  }
+  const request = entry.request as Record<string, unknown> | undefined;
+  const id = request && typeof request === 'object' ? request.id : undefined;
+  return { ok: true, entry, time, timeKey, type, requestId: typeof id === 'string' && id !== '' ? id : null };
+}

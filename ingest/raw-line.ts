@@ -1,0 +1,50 @@
+/**
+ * The raw line behind a stored copy, recovered from its batch's compressed bytes (for `explain` and the
+ * evidence pack). For a log_raw device this is the redacted line that was stored.
+ */
+import { gunzipSync } from 'node:zlib';
+import type { KeytrailDb } from '../db/index.js';
+
+const cache = new WeakMap<KeytrailDb, { batchId: number; bytes: Buffer }>();
+
+async function batchBytes(handle: KeytrailDb, batchId: number): Promise<Buffer | null> {
+  const hit = cache.get(handle);
+  if (hit && hit.batchId === batchId) return hit.bytes;
+  const row = await handle.db.selectFrom('ingest_batches').select('raw_gzip').where('id', '=', batchId).executeTakeFirst();
+  if (!row?.raw_gzip) return null;
+  const bytes = gunzipSync(row.raw_gzip);
+  cache.set(handle, { batchId, bytes });
+  return bytes;
+}
+
+/** The stored line of one copy (audit_copies.id), or null when its batch was pruned. */
+export async function readCopyRawLine(handle: KeytrailDb, copyId: number): Promise<string | null> {
+  const copy = await handle.db
+    .selectFrom('audit_copies')
+    .select(['batch_id', 'line_offset', 'line_length'])
+    .where('id', '=', copyId)
+    .executeTakeFirst();
+  if (!copy) return null;
+  const bytes = await batchBytes(handle, copy.batch_id);
+  if (!bytes) return null;
+  const start = Number(copy.line_offset);
+  return bytes.subarray(start, start + copy.line_length).toString('utf8');
+}
+
+/** The stored line of an entry as its first device logged it (audit_entries.id). */
+export async function readEntryRawLine(handle: KeytrailDb, entryId: number): Promise<string | null> {
+  const copy = await handle.db
+    .selectFrom('audit_copies')
+    .select('id')
+    .where('entry_id', '=', entryId)
+    .orderBy('duplicate')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return copy ? readCopyRawLine(handle, copy.id) : null;
+}
+
+/** Decompresses a batch's stored bytes (to recompute its SHA-256). */
+export async function readBatchBytes(handle: KeytrailDb, batchId: number): Promise<Buffer | null> {
+  return batchBytes(handle, batchId);
+}

@@ -1,0 +1,80 @@
+/**
+ * Reads one audit file from a byte offset and yields prepared batches (pure computation, no database), so it
+ * can run in the parse worker or inline. Only complete lines are consumed; an unfinished last line waits,
+ * except at the end of a gzipped rotation, which can never grow: there it is quarantined as `torn`.
+ */
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { BatchBuilder, type PreparedBatch } from './batch.js';
+import { LineSplitter } from './lines.js';
+import { loadOrCreateKey, Redactor } from './redact.js';
+
+export interface ReadOptions {
+  start: number;
+  gzip: boolean;
+  prefix: string | null;
+  logRaw: boolean;
+  keyPath: string;
+  maxLines?: number;
+  maxBytes?: number;
+}
+
+export type ReadEvent =
+  | { kind: 'batch'; batch: PreparedBatch; deviceLogRaw: boolean }
+  | { kind: 'end'; offset: number; unfinished: number; complete: boolean };
+
+export function lazyRedactor(keyPath: string): () => Redactor {
+  let r: Redactor | undefined;
+  return () => (r ??= new Redactor(loadOrCreateKey(keyPath)));
+}
+
+export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGenerator<ReadEvent> {
+  const redactor = lazyRedactor(opts.keyPath);
+  let logRaw = opts.logRaw;
+  const newBuilder = (start: number) =>
+    new BatchBuilder({ prefix: opts.prefix, logRaw, redactor, maxLines: opts.maxLines, maxBytes: opts.maxBytes }, start);
+  let builder = newBuilder(opts.start);
+  const splitter = new LineSplitter(
+    {
+      line: (bytes, offset) => builder.addLine(bytes, offset),
+      oversizedPiece: (piece) => builder.addOversizedPiece(piece),
+      oversized: (offset, length) => builder.addOversized(offset, length),
+    },
+    opts.start,
+  );
+  const flush = (): PreparedBatch => {
+    const batch = builder.finish();
+    logRaw = builder.deviceLogRaw;
+    builder = newBuilder(splitter.lineStart);
+    return batch;
+  };
+
+  let source: AsyncIterable<Buffer>;
+  let toSkip = 0;
+  if (opts.gzip) {
+    source = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
+    toSkip = opts.start;
+  } else {
+    source = createReadStream(path, { start: opts.start, highWaterMark: 1 << 20 });
+  }
+  for await (let chunk of source) {
+    if (toSkip > 0) {
+      if (chunk.length <= toSkip) {
+        toSkip -= chunk.length;
+        continue;
+      }
+      chunk = chunk.subarray(toSkip);
+      toSkip = 0;
+    }
+    splitter.push(chunk);
+    if (builder.full) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };
+  }
+  if (opts.gzip) {
+    const tail = splitter.unfinished();
+    if (tail) builder.addTorn(tail, splitter.lineStart);
+    else if (splitter.unfinishedLength > 0) builder.addOversized(splitter.lineStart, splitter.unfinishedLength);
+    splitter.dropUnfinished();
+  }
+  if (builder.lineCount > 0) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };
+  yield { kind: 'end', offset: splitter.lineStart, unfinished: splitter.unfinishedLength, complete: opts.gzip };
+}

@@ -1,0 +1,319 @@
+/**
+ * Commits prepared batches: batch row (hash chained per device), entries (deduplicated on request id and
+ * type), every device's copy, quarantined lines, the device's time range and the file checkpoint, all in ONE
+ * better-sqlite3 transaction. The statements are compiled once by Kysely and run as prepared statements:
+ * this is the ingest hot path.
+ */
+import { createHash } from 'node:crypto';
+import { sql, type Compilable, type Kysely } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Database, KeytrailDb } from '../db/index.js';
+import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
+import type { PreparedBatch } from './batch.js';
+
+const MARK = '\u0000kt:';
+
+/** A Kysely-compiled statement whose parameters are bound by name. */
+class Prepared {
+  private readonly names: (string | { value: unknown })[];
+  readonly stmt: BetterSqlite3.Statement;
+
+  constructor(sqlite: BetterSqlite3.Database, query: Compilable) {
+    const compiled = query.compile();
+    this.stmt = sqlite.prepare(compiled.sql);
+    this.names = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(MARK) ? p.slice(MARK.length) : { value: p }));
+  }
+
+  private bind(params: Record<string, unknown>): unknown[] {
+    return this.names.map((n) => (typeof n === 'string' ? (params[n] ?? null) : n.value));
+  }
+
+  run(params: Record<string, unknown>): BetterSqlite3.RunResult {
+    return this.stmt.run(...this.bind(params));
+  }
+
+  get<T>(params: Record<string, unknown>): T | undefined {
+    return this.stmt.get(...this.bind(params)) as T | undefined;
+  }
+}
+
+/** Marker values: Kysely emits them as parameters, which are then bound by name. */
+function marks<K extends string>(names: readonly K[]): Record<K, never> {
+  return Object.fromEntries(names.map((n) => [n, `${MARK}${n}`])) as Record<K, never>;
+}
+
+/** Positional statement for the two hot inserts (parameters in column order). */
+function positional(sqlite: BetterSqlite3.Database, query: Compilable, columns: readonly string[]): BetterSqlite3.Statement {
+  const compiled = query.compile();
+  const names = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith(MARK) ? p.slice(MARK.length) : null));
+  if (names.length !== columns.length || names.some((n, i) => n !== columns[i])) {
+    throw new Error(`internal: unexpected parameter order in ${compiled.sql}`);
+  }
+  return sqlite.prepare(compiled.sql);
+}
+
+export interface SourceRef {
+  device: string;
+  source: 'file' | 'socket' | 'server-log';
+  fileFingerprint: string | null;
+  filePath: string | null;
+}
+
+export interface Checkpoint {
+  fingerprint: string;
+  kind: 'audit' | 'server-log';
+  device: string;
+  path: string;
+  offset: number;
+  lines: number;
+  complete: number;
+}
+
+export interface ServerEventRecord {
+  time: string;
+  time_key: string;
+  kind: string;
+  lease_id: string | null;
+  message: string;
+  byte_offset: number;
+}
+
+export interface CommitResult {
+  batchId: number;
+  stored: number;
+  duplicates: number;
+  quarantined: number;
+}
+
+export interface FileCheckpointRow {
+  fingerprint: string;
+  device: string;
+  path: string;
+  offset: number;
+  lines: number;
+  complete: number;
+}
+
+const COPY_COLUMNS = ['entry_id', 'device', 'time', 'time_key', 'batch_id', 'line_offset', 'line_length', 'duplicate', ...COPY_HMAC_COLUMNS] as const;
+const BATCH_COLUMNS = [
+  'device', 'source', 'file_fingerprint', 'file_path', 'start_offset', 'end_offset', 'line_count', 'stored_count',
+  'duplicate_count', 'quarantined_count', 'sha256', 'stored_sha256', 'prev_chain_sha256', 'chain_sha256', 'raw_gzip',
+  'first_time_key', 'last_time_key', 'created_at',
+] as const;
+
+export class IngestStore {
+  private readonly sqlite: BetterSqlite3.Database;
+  private readonly insertEntry: BetterSqlite3.Statement;
+  private readonly insertCopy: BetterSqlite3.Statement;
+  private readonly entryId: Prepared;
+  private readonly chainHead: Prepared;
+  private readonly insertBatch: Prepared;
+  private readonly batchCounts: Prepared;
+  private readonly insertQuarantine: Prepared;
+  private readonly upsertFile: Prepared;
+  private readonly upsertDevice: Prepared;
+  private readonly fileByFingerprint: Prepared;
+  private readonly deviceRow: Prepared;
+  private readonly socketEnd: Prepared;
+  private readonly commitTx: (src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null) => CommitResult;
+  private readonly insertServerEvent: Prepared;
+  private readonly serverTx: (src: SourceRef, batch: PreparedBatch, events: ServerEventRecord[], cp: Checkpoint) => number;
+
+  constructor(handle: KeytrailDb) {
+    const db: Kysely<Database> = handle.db;
+    this.sqlite = handle.sqlite;
+    const s = this.sqlite;
+    this.insertEntry = positional(
+      s,
+      db
+        .insertInto('audit_entries')
+        .values(marks(ENTRY_COLUMNS))
+        .onConflict((oc) => oc.columns(['request_id', 'type']).doNothing())
+        .returning('id'),
+      ENTRY_COLUMNS,
+    );
+    this.insertCopy = positional(s, db.insertInto('audit_copies').values(marks(COPY_COLUMNS)), COPY_COLUMNS);
+    const m = marks(['request_id', 'type', 'device', 'fingerprint', 'id', 'stored', 'duplicates', 'quarantined'] as const);
+    this.entryId = new Prepared(s, db.selectFrom('audit_entries').select('id').where('request_id', '=', m.request_id).where('type', '=', m.type));
+    this.chainHead = new Prepared(s, db.selectFrom('ingest_batches').select('chain_sha256').where('device', '=', m.device).orderBy('id', 'desc').limit(1));
+    this.insertBatch = new Prepared(s, db.insertInto('ingest_batches').values(marks(BATCH_COLUMNS)));
+    this.batchCounts = new Prepared(
+      s,
+      db
+        .updateTable('ingest_batches')
+        .set({ stored_count: m.stored, duplicate_count: m.duplicates, quarantined_count: m.quarantined })
+        .where('id', '=', m.id),
+    );
+    this.insertQuarantine = new Prepared(
+      s,
+      db
+        .insertInto('quarantine')
+        .values(marks(['device', 'source', 'file_path', 'file_fingerprint', 'byte_offset', 'byte_length', 'reason', 'detail', 'excerpt', 'batch_id', 'created_at'] as const)),
+    );
+    this.upsertFile = new Prepared(
+      s,
+      db
+        .insertInto('audit_files')
+        .values(marks(['fingerprint', 'kind', 'device', 'path', 'offset', 'lines', 'complete', 'updated_at'] as const))
+        .onConflict((oc) =>
+          oc.column('fingerprint').doUpdateSet((eb) => ({
+            device: eb.ref('excluded.device'),
+            path: eb.ref('excluded.path'),
+            offset: eb.ref('excluded.offset'),
+            lines: eb.ref('excluded.lines'),
+            complete: eb.ref('excluded.complete'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        ),
+    );
+    this.upsertDevice = new Prepared(
+      s,
+      db
+        .insertInto('devices')
+        .values(marks(['name', 'log_raw', 'log_raw_detected_at', 'first_time_key', 'last_time_key'] as const))
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet({
+            log_raw: sql<number>`max(devices.log_raw, excluded.log_raw)`,
+            log_raw_detected_at: sql<string>`coalesce(devices.log_raw_detected_at, excluded.log_raw_detected_at)`,
+            first_time_key: sql<string>`coalesce(min(devices.first_time_key, excluded.first_time_key), devices.first_time_key, excluded.first_time_key)`,
+            last_time_key: sql<string>`coalesce(max(devices.last_time_key, excluded.last_time_key), devices.last_time_key, excluded.last_time_key)`,
+          }),
+        ),
+    );
+    this.fileByFingerprint = new Prepared(s, db.selectFrom('audit_files').selectAll().where('fingerprint', '=', m.fingerprint));
+    this.deviceRow = new Prepared(s, db.selectFrom('devices').selectAll().where('name', '=', m.device));
+    this.socketEnd = new Prepared(
+      s,
+      db
+        .selectFrom('ingest_batches')
+        .select((eb) => eb.fn.max('end_offset').as('end'))
+        .where('device', '=', m.device)
+        .where('source', '=', 'socket'),
+    );
+    this.commitTx = this.sqlite.transaction((src, batch, cp) => this.commitInside(src, batch, cp));
+    this.insertServerEvent = new Prepared(
+      s,
+      db
+        .insertInto('server_events')
+        .values(marks(['time', 'time_key', 'kind', 'lease_id', 'message', 'file_path', 'file_fingerprint', 'byte_offset', 'batch_id'] as const)),
+    );
+    this.serverTx = this.sqlite.transaction((src, batch, events, cp) => {
+      const batchId = this.insertBatchRow(src, batch, new Date().toISOString());
+      for (const e of events) {
+        this.insertServerEvent.run({ ...e, file_path: src.filePath, file_fingerprint: src.fileFingerprint, batch_id: batchId });
+      }
+      this.insertQuarantines(src, batch, batchId, new Date().toISOString());
+      this.batchCounts.run({ id: batchId, stored: events.length, duplicates: 0, quarantined: batch.quarantined.length });
+      this.upsertFile.run({ ...cp, updated_at: new Date().toISOString() });
+      return batchId;
+    });
+  }
+
+  /** A server-log batch: its events, quarantined lines and checkpoint in one transaction (no device row). */
+  commitServerLog(src: SourceRef, batch: PreparedBatch, events: ServerEventRecord[], cp: Checkpoint): number {
+    return this.serverTx(src, batch, events, cp);
+  }
+
+  file(fingerprint: string): FileCheckpointRow | undefined {
+    return this.fileByFingerprint.get<FileCheckpointRow>({ fingerprint });
+  }
+
+  deviceIsLogRaw(device: string): boolean {
+    return (this.deviceRow.get<{ log_raw: number }>({ device })?.log_raw ?? 0) === 1;
+  }
+
+  /** Where the next socket batch of this device starts in its (virtual) stream. */
+  socketOffset(device: string): number {
+    return Number(this.socketEnd.get<{ end: number | null }>({ device })?.end ?? 0);
+  }
+
+  /** A checkpoint without new lines (a gzipped rotation read to its end). */
+  saveCheckpoint(cp: Checkpoint): void {
+    this.upsertFile.run({ ...cp, updated_at: new Date().toISOString() });
+  }
+
+  commit(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
+    return this.commitTx(src, batch, cp);
+  }
+
+  private commitInside(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
+    const now = new Date().toISOString();
+    const batchId = this.insertBatchRow(src, batch, now);
+    let stored = 0;
+    let duplicates = 0;
+    for (const e of batch.entries) {
+      const inserted = this.insertEntry.get(...e.entry) as { id: number } | undefined;
+      let entryId: number;
+      let dup = 0;
+      if (inserted) {
+        entryId = inserted.id;
+        stored++;
+      } else {
+        entryId = this.entryId.get<{ id: number }>({ request_id: e.requestId, type: e.type })!.id;
+        dup = 1;
+        duplicates++;
+      }
+      this.insertCopy.run(entryId, src.device, e.time, e.timeKey, batchId, e.lineOffset, e.lineLength, dup, ...e.hmacs);
+    }
+    this.insertQuarantines(src, batch, batchId, now);
+    this.batchCounts.run({ id: batchId, stored, duplicates, quarantined: batch.quarantined.length });
+    this.upsertDevice.run({
+      name: src.device,
+      log_raw: batch.redacted ? 1 : 0,
+      log_raw_detected_at: batch.redacted ? now : null,
+      first_time_key: batch.firstTimeKey,
+      last_time_key: batch.lastTimeKey,
+    });
+    if (cp) this.upsertFile.run({ ...cp, updated_at: now });
+    return { batchId, stored, duplicates, quarantined: batch.quarantined.length };
+  }
+
+  private insertBatchRow(src: SourceRef, batch: PreparedBatch, now: string): number {
+    const prev = this.chainHead.get<{ chain_sha256: string }>({ device: src.device })?.chain_sha256 ?? null;
+    const chain = createHash('sha256')
+      .update(prev ?? '')
+      .update(batch.storedSha256)
+      .digest('hex');
+    const batchId = Number(
+      this.insertBatch.run({
+        device: src.device,
+        source: src.source,
+        file_fingerprint: src.fileFingerprint,
+        file_path: src.filePath,
+        start_offset: batch.startOffset,
+        end_offset: batch.endOffset,
+        line_count: batch.lineCount,
+        stored_count: 0,
+        duplicate_count: 0,
+        quarantined_count: batch.quarantined.length,
+        sha256: batch.sha256,
+        stored_sha256: batch.storedSha256,
+        prev_chain_sha256: prev,
+        chain_sha256: chain,
+        raw_gzip: Buffer.from(batch.rawGzip.buffer, batch.rawGzip.byteOffset, batch.rawGzip.byteLength),
+        first_time_key: batch.firstTimeKey,
+        last_time_key: batch.lastTimeKey,
+        created_at: now,
+      }).lastInsertRowid,
+    );
+    return batchId;
+  }
+
+  private insertQuarantines(src: SourceRef, batch: PreparedBatch, batchId: number, now: string): void {
+    for (const q of batch.quarantined) {
+      this.insertQuarantine.run({
+        device: src.device,
+        source: src.source,
+        file_path: src.filePath,
+        file_fingerprint: src.fileFingerprint,
+        byte_offset: q.offset,
+        byte_length: q.length,
+        reason: q.reason,
+        detail: q.detail,
+        excerpt: q.excerpt,
+        batch_id: batchId,
+        created_at: now,
+      });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Runs readFileBatches in the parse worker and hands its batches over as an async iterator; each consumed
+ * batch is acknowledged so the worker never runs more than two batches ahead of the writer. Falls back to
+ * parsing inline when the compiled worker is not available (tests running from TypeScript sources).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
+
+const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
+
+export function workerAvailable(): boolean {
+  return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
+}
+
+export async function* batchesFor(path: string, opts: ReadOptions, useWorker: boolean): AsyncGenerator<ReadEvent> {
+  if (!useWorker || !workerAvailable()) {
+    yield* readFileBatches(path, opts);
+    return;
+  }
+  const worker = new Worker(WORKER_URL, { workerData: { path, opts } });
+  const queue: (ReadEvent | { kind: 'error'; message: string })[] = [];
+  let notify: (() => void) | null = null;
+  let exited = false;
+  const push = () => {
+    notify?.();
+    notify = null;
+  };
+  worker.on('message', (m: ReadEvent | { kind: 'error'; message: string }) => {
+    queue.push(m);
+    push();
+  });
+  worker.on('error', (err) => {
+    queue.push({ kind: 'error', message: err.message });
+    push();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    push();
+  });
+  try {
+    while (true) {
+      if (queue.length === 0) {
+        if (exited) throw new Error(`parse worker for ${path} stopped unexpectedly`);
+        await new Promise<void>((r) => (notify = r));
+        continue;
+      }
+      const event = queue.shift()!;
+      if (event.kind === 'error') throw new Error(`reading ${path}: ${event.message}`);
+      yield event;
+      if (event.kind === 'end') return;
+      worker.postMessage({ type: 'ack' });
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
