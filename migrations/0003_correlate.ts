@@ -36,7 +36,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('is_secret_access', 'integer', (c) => c.notNull().defaultTo(0))
     .execute();
   await db.schema.createIndex('accesses_time').on('accesses').columns(['time_key', 'request_id']).execute();
-  await db.schema.createIndex('accesses_project_time').on('accesses').columns(['project_id', 'time_key']).execute();
+  // (filter column, time_key, request_id) so `--project P --from --to --limit N` reads N index entries in order.
+  await db.schema.createIndex('accesses_project_time').on('accesses').columns(['project_id', 'time_key', 'request_id']).execute();
+  await db.schema.createIndex('accesses_project_path_time').on('accesses').columns(['project_path', 'time_key', 'request_id']).execute();
+  await db.schema.createIndex('accesses_user_time').on('accesses').columns(['user_login', 'time_key', 'request_id']).execute();
+  await db.schema.createIndex('accesses_path').on('accesses').columns(['path', 'time_key']).execute();
+  await db.schema.createIndex('accesses_pipeline').on('accesses').column('pipeline_id').execute();
+  // Pending verification is re-evaluated when GitLab data arrives.
+  await db.schema.createIndex('accesses_verified').on('accesses').column('verified').execute();
   await db.schema.createIndex('accesses_job').on('accesses').column('job_id').execute();
   await db.schema.createIndex('accesses_token').on('accesses').column('token_id').execute();
 
@@ -73,6 +80,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', 'text')
     .addColumn('revoke_kind', 'text')
     .addColumn('revoke_request_id', 'text')
+    .addColumn('issued_remote_address', 'text')
+    .addColumn('project_path', 'text')
     .addColumn('ends_at', 'text')
     .addColumn('end_inferred', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('job_finished_at', 'text')
@@ -80,6 +89,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('tokens_job').on('tokens').column('job_id').execute();
   await db.schema.createIndex('tokens_issue_request').on('tokens').column('issue_request_id').execute();
+  await db.schema.createIndex('tokens_parent').on('tokens').column('parent_token_id').execute();
+  await db.schema.createIndex('tokens_issued').on('tokens').column('issued_time_key').execute();
 
   await db.schema
     .createTable('token_hmacs')
@@ -89,6 +100,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('token_id', 'integer', (c) => c.notNull())
     .addPrimaryKeyConstraint('token_hmacs_pk', ['device', 'kind', 'hmac'])
     .execute();
+  await db.schema.createIndex('token_hmacs_token').on('token_hmacs').column('token_id').execute();
 
   await db.schema
     .createTable('leases')
@@ -101,6 +113,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('job_id', 'bigint')
     .addColumn('pipeline_id', 'bigint')
     .addColumn('project_id', 'bigint')
+    .addColumn('project_path', 'text')
     .addColumn('user_login', 'text')
     .addColumn('renew_count', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('last_renewed_at', 'text')
@@ -114,10 +127,32 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('leases_token').on('leases').column('token_id').execute();
   await db.schema.createIndex('leases_job').on('leases').column('job_id').execute();
+  await db.schema.createIndex('leases_issued').on('leases').column('issued_time_key').execute();
+  await db.schema.createIndex('leases_issue_request').on('leases').column('issue_request_id').execute();
+
+  await db.schema
+    .createTable('lifecycle_events')
+    .addColumn('id', serialType(db), (c) => c.primaryKey().autoIncrement())
+    .addColumn('source_id', 'text', (c) => c.notNull())
+    .addColumn('time', 'text', (c) => c.notNull())
+    .addColumn('time_key', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('lease_id', 'text')
+    .addColumn('token_id', 'integer')
+    .addColumn('device', 'text')
+    .addColumn('hmac_kind', 'text')
+    .addColumn('hmac', 'text')
+    .addColumn('ttl_seconds', 'bigint')
+    .execute();
+  // A request's events are rewritten from all its copies whenever a copy arrives: re-running never adds twice.
+  await db.schema.createIndex('lifecycle_events_source').on('lifecycle_events').column('source_id').execute();
+  await db.schema.createIndex('lifecycle_events_lease').on('lifecycle_events').columns(['lease_id', 'kind']).execute();
+  await db.schema.createIndex('lifecycle_events_token').on('lifecycle_events').columns(['token_id', 'kind']).execute();
+  await db.schema.createIndex('lifecycle_events_kind').on('lifecycle_events').columns(['kind', 'token_id']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['leases', 'token_hmacs', 'tokens', 'accesses']) {
+  for (const table of ['lifecycle_events', 'leases', 'token_hmacs', 'tokens', 'accesses']) {
     await db.schema.dropTable(table).ifExists().execute();
   }
 }

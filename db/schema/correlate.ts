@@ -74,6 +74,9 @@ export interface TokensTable {
   revoked_at: string | null;
   revoke_kind: string | null; // 'revoke-self' | 'revoke' | 'revoke-accessor' | 'revoke-orphan' | 'parent-revoked'
   revoke_request_id: string | null;
+  /** Address the token was issued to (its login request's remote_address): the runner, for heuristics. */
+  issued_remote_address: string | null;
+  project_path: string | null;
   /** The token's end: revocation, or last renewal (or issue) + TTL. */
   ends_at: string | null;
   end_inferred: number;
@@ -100,6 +103,7 @@ export interface LeasesTable {
   job_id: number | null;
   pipeline_id: number | null;
   project_id: number | null;
+  project_path: string | null;
   user_login: string | null;
   renew_count: number;
   last_renewed_at: string | null;
@@ -113,7 +117,32 @@ export interface LeasesTable {
   outlived_job: number | null;
 }
 
+/**
+ * Renewals and ends recorded in the audit log or the server log, kept so that token and lease ends are a
+ * function of everything seen (whatever order the data arrived in). Token targets given as HMACs keep
+ * (device, hmac) until they resolve to a token.
+ */
+export interface LifecycleEventsTable {
+  id: Generated<number>;
+  /** Audit request id, or 'server-log:<server_events.id>'. */
+  source_id: string;
+  time: string;
+  time_key: string;
+  /** 'lease-renew' | 'lease-revoke' | 'lease-revoke-prefix' | 'lease-revoke-force' | 'lease-server-log'
+   *  | 'token-renew' | 'token-revoke-self' | 'token-revoke' | 'token-revoke-orphan' | 'token-revoke-accessor' */
+  kind: string;
+  /** Exact lease id, or the prefix for prefix/force revokes. */
+  lease_id: string | null;
+  token_id: number | null;
+  device: string | null;
+  hmac_kind: string | null; // 'accessor' | 'client_token'
+  hmac: string | null;
+  /** TTL given by a token renewal response. */
+  ttl_seconds: number | null;
+}
+
 export interface CorrelateTables {
+  lifecycle_events: LifecycleEventsTable;
   accesses: AccessesTable;
   tokens: TokensTable;
   token_hmacs: TokenHmacsTable;

@@ -1,0 +1,141 @@
+import type Database from 'better-sqlite3';
+import { keyOf } from './times.js';
+
+/** The GitLab facts the correlator compares against, read once per run and cached. */
+export interface JobFacts {
+  id: number;
+  project_id: number;
+  pipeline_id: number;
+  pipeline_source: string | null;
+  status: string | null;
+  ref: string | null;
+  user_login: string | null;
+  runner_ip: string | null;
+  start_key: string | null; // started_at (created_at when it never started)
+  finished_key: string | null;
+  finished_at: string | null;
+}
+
+export interface ProjectFacts {
+  id: number;
+  path: string;
+  forked_from_project_id: number | null;
+}
+
+interface JobRow {
+  id: number;
+  project_id: number;
+  pipeline_id: number;
+  pipeline_source: string | null;
+  status: string | null;
+  ref: string | null;
+  user_login: string | null;
+  runner_ip: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+const JOB_COLUMNS = 'id, project_id, pipeline_id, pipeline_source, status, ref, user_login, runner_ip, created_at, started_at, finished_at';
+
+function toFacts(r: JobRow): JobFacts {
+  return {
+    id: r.id,
+    project_id: r.project_id,
+    pipeline_id: r.pipeline_id,
+    pipeline_source: r.pipeline_source,
+    status: r.status,
+    ref: r.ref,
+    user_login: r.user_login,
+    runner_ip: r.runner_ip,
+    start_key: keyOf(r.started_at) ?? keyOf(r.created_at),
+    finished_key: keyOf(r.finished_at),
+    finished_at: r.finished_at,
+  };
+}
+
+export class GitlabView {
+  private readonly jobs = new Map<number, JobFacts | null>();
+  private readonly projects = new Map<number, ProjectFacts | null>();
+  private readonly projectByPath = new Map<string, ProjectFacts | null>();
+  private readonly pipelineSources = new Map<number, string | null>();
+  private readonly lookups = new Map<number, string | null>();
+  private userLogins: Set<string> | null = null;
+  private readonly stmts;
+
+  constructor(private readonly sqlite: Database.Database) {
+    this.stmts = {
+      job: sqlite.prepare(`SELECT ${JOB_COLUMNS} FROM gitlab_jobs WHERE id = ?`),
+      project: sqlite.prepare('SELECT id, path_with_namespace AS path, forked_from_project_id FROM gitlab_projects WHERE id = ?'),
+      projectByPath: sqlite.prepare('SELECT id, path_with_namespace AS path, forked_from_project_id FROM gitlab_projects WHERE path_with_namespace = ?'),
+      pipelineSource: sqlite.prepare('SELECT source FROM gitlab_pipelines WHERE id = ?'),
+      lookup: sqlite.prepare('SELECT status FROM gitlab_job_lookups WHERE job_id = ?'),
+      running: sqlite.prepare(
+        `SELECT ${JOB_COLUMNS} FROM gitlab_jobs WHERE project_id = ? AND started_at >= ? AND started_at <= ? ORDER BY id`,
+      ),
+      users: sqlite.prepare('SELECT DISTINCT user_login FROM gitlab_jobs WHERE user_login IS NOT NULL'),
+    };
+  }
+
+  job(id: number | null): JobFacts | null {
+    if (id === null) return null;
+    let j = this.jobs.get(id);
+    if (j === undefined) {
+      const row = this.stmts.job.get(id) as JobRow | undefined;
+      j = row ? toFacts(row) : null;
+      this.jobs.set(id, j);
+    }
+    return j;
+  }
+
+  project(id: number | null): ProjectFacts | null {
+    if (id === null) return null;
+    let p = this.projects.get(id);
+    if (p === undefined) {
+      p = (this.stmts.project.get(id) as ProjectFacts | undefined) ?? null;
+      this.projects.set(id, p);
+    }
+    return p;
+  }
+
+  projectNamed(path: string): ProjectFacts | null {
+    let p = this.projectByPath.get(path);
+    if (p === undefined) {
+      p = (this.stmts.projectByPath.get(path) as ProjectFacts | undefined) ?? null;
+      this.projectByPath.set(path, p);
+    }
+    return p;
+  }
+
+  pipelineSource(id: number): string | null {
+    let s = this.pipelineSources.get(id);
+    if (s === undefined) {
+      s = (this.stmts.pipelineSource.get(id) as { source: string | null } | undefined)?.source ?? null;
+      this.pipelineSources.set(id, s);
+    }
+    return s;
+  }
+
+  /** The outcome of a targeted lookup of a job (`--jobs-from-audit`): 'not-found' means GitLab has no such job. */
+  lookupStatus(jobId: number): string | null {
+    let s = this.lookups.get(jobId);
+    if (s === undefined) {
+      s = (this.stmts.lookup.get(jobId) as { status: string } | undefined)?.status ?? null;
+      this.lookups.set(jobId, s);
+    }
+    return s;
+  }
+
+  /**
+   * Jobs of a project that started in [fromIso, untilIso] (a coarse, index-friendly window; the caller keeps
+   * those running at the instant it cares about).
+   */
+  jobsStartedBetween(projectId: number, fromIso: string, untilIso: string): JobFacts[] {
+    return (this.stmts.running.all(projectId, fromIso, untilIso) as JobRow[]).map(toFacts);
+  }
+
+  isGitlabUser(login: string): boolean {
+    this.userLogins ??= new Set((this.stmts.users.all() as { user_login: string }[]).map((r) => r.user_login));
+    return this.userLogins.has(login);
+  }
+}

@@ -1,0 +1,172 @@
+import type Database from 'better-sqlite3';
+import type { CopyRow } from './view.js';
+
+/** A tokens row as the correlator keeps it in memory while a run works on it. */
+export interface TokenRow {
+  id: number;
+  issue_request_id: string | null;
+  issued_at: string | null;
+  issued_time_key: string | null;
+  accessor: string | null;
+  token_type: string | null;
+  auth_mount: string | null;
+  role: string | null;
+  display_name: string | null;
+  entity_id: string | null;
+  policies: string | null;
+  metadata: string | null;
+  ttl_seconds: number | null;
+  orphan: number;
+  parent_token_id: number | null;
+  job_id: number | null;
+  pipeline_id: number | null;
+  project_id: number | null;
+  project_path: string | null;
+  user_login: string | null;
+  ref: string | null;
+  attribution: string;
+  attribution_evidence: string | null;
+  verified: string | null;
+  verify_detail: string | null;
+  remote_addresses: string | null;
+  request_count: number;
+  last_used_time_key: string | null;
+  last_renewed_at: string | null;
+  revoked_at: string | null;
+  revoke_kind: string | null;
+  revoke_request_id: string | null;
+  issued_remote_address: string | null;
+  ends_at: string | null;
+  end_inferred: number;
+  job_finished_at: string | null;
+  outlived_job: number | null;
+}
+
+const TOKEN_COLUMNS: (keyof TokenRow)[] = [
+  'issue_request_id',
+  'issued_at',
+  'issued_time_key',
+  'accessor',
+  'token_type',
+  'auth_mount',
+  'role',
+  'display_name',
+  'entity_id',
+  'policies',
+  'metadata',
+  'ttl_seconds',
+  'orphan',
+  'parent_token_id',
+  'job_id',
+  'pipeline_id',
+  'project_id',
+  'project_path',
+  'user_login',
+  'ref',
+  'attribution',
+  'attribution_evidence',
+  'verified',
+  'verify_detail',
+  'remote_addresses',
+  'request_count',
+  'last_used_time_key',
+  'last_renewed_at',
+  'revoked_at',
+  'revoke_kind',
+  'revoke_request_id',
+  'issued_remote_address',
+  'ends_at',
+  'end_inferred',
+  'job_finished_at',
+  'outlived_job',
+];
+
+export type HmacKind = 'accessor' | 'client_token';
+
+/**
+ * Token identity store: tokens and the per-device HMACs that name them. HMACs only compare within one
+ * device (each audit device has its own salt), so every lookup is by (device, kind, hmac).
+ */
+export class TokenStore {
+  private readonly rows = new Map<number, TokenRow>();
+  private readonly hmacs = new Map<string, number | null>();
+  private readonly stmts;
+
+  constructor(sqlite: Database.Database) {
+    this.stmts = {
+      hmac: sqlite.prepare('SELECT token_id FROM token_hmacs WHERE device = ? AND kind = ? AND hmac = ?'),
+      addHmac: sqlite.prepare('INSERT OR IGNORE INTO token_hmacs (device, kind, hmac, token_id) VALUES (?, ?, ?, ?)'),
+      row: sqlite.prepare('SELECT * FROM tokens WHERE id = ?'),
+      insert: sqlite.prepare("INSERT INTO tokens (attribution, orphan, request_count, end_inferred) VALUES ('none', 0, 0, 0)"),
+      update: sqlite.prepare(`UPDATE tokens SET ${TOKEN_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
+    };
+  }
+
+  private key(device: string, kind: HmacKind, hmac: string): string {
+    return `${device}\u0000${kind}\u0000${hmac}`;
+  }
+
+  lookup(device: string, kind: HmacKind, hmac: string | null): number | null {
+    if (!hmac) return null;
+    const k = this.key(device, kind, hmac);
+    let id = this.hmacs.get(k);
+    if (id === undefined) {
+      id = (this.stmts.hmac.get(device, kind, hmac) as { token_id: number } | undefined)?.token_id ?? null;
+      this.hmacs.set(k, id);
+    }
+    return id;
+  }
+
+  /** Records that an HMAC names a token in one device's domain (the first mapping wins). */
+  link(device: string, kind: HmacKind, hmac: string | null, tokenId: number): void {
+    if (!hmac) return;
+    if (this.lookup(device, kind, hmac) !== null) return;
+    this.stmts.addHmac.run(device, kind, hmac, tokenId);
+    this.hmacs.set(this.key(device, kind, hmac), tokenId);
+  }
+
+  /** The token named by any copy's caller (`auth.*`) or issued (`response.auth.*`) HMACs; the accessor first. */
+  find(copies: CopyRow[], which: 'caller' | 'issued'): number | null {
+    for (const c of copies) {
+      const acc = which === 'caller' ? c.accessor : c.issued_accessor;
+      const ct = which === 'caller' ? c.client_token : c.issued_client_token;
+      const id = this.lookup(c.device, 'accessor', acc) ?? this.lookup(c.device, 'client_token', ct);
+      if (id !== null) return id;
+    }
+    return null;
+  }
+
+  linkAll(copies: CopyRow[], which: 'caller' | 'issued', tokenId: number): void {
+    for (const c of copies) {
+      this.link(c.device, 'accessor', which === 'caller' ? c.accessor : c.issued_accessor, tokenId);
+      this.link(c.device, 'client_token', which === 'caller' ? c.client_token : c.issued_client_token, tokenId);
+    }
+  }
+
+  create(): TokenRow {
+    const id = Number(this.stmts.insert.run().lastInsertRowid);
+    const row = this.stmts.row.get(id) as TokenRow;
+    this.rows.set(id, row);
+    return row;
+  }
+
+  get(id: number): TokenRow | null {
+    let row = this.rows.get(id);
+    if (!row) {
+      row = this.stmts.row.get(id) as TokenRow | undefined;
+      if (!row) return null;
+      this.rows.set(id, row);
+    }
+    return row;
+  }
+
+  save(row: TokenRow): void {
+    this.stmts.update.run(row);
+  }
+
+  /** Forgets cached rows (between chunks, so memory stays flat on big runs). */
+  clearRows(): void {
+    this.rows.clear();
+    if (this.hmacs.size > 500_000) this.hmacs.clear();
+  }
+}

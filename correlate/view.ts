@@ -1,0 +1,179 @@
+import type Database from 'better-sqlite3';
+
+/** The audit_entries columns the correlator reads. */
+export interface EntryRow {
+  id: number;
+  request_id: string;
+  type: string;
+  time: string;
+  time_key: string;
+  operation: string | null;
+  path: string | null;
+  namespace_path: string | null;
+  mount_point: string | null;
+  mount_type: string | null;
+  mount_class: string | null;
+  remote_address: string | null;
+  display_name: string | null;
+  entity_id: string | null;
+  token_type: string | null;
+  token_ttl: number | null;
+  token_issue_time: string | null;
+  policies: string | null;
+  metadata: string | null;
+  correlation_id: string | null;
+  error: string | null;
+  response_error: number;
+  issued_display_name: string | null;
+  issued_entity_id: string | null;
+  issued_token_type: string | null;
+  issued_token_ttl: number | null;
+  issued_policies: string | null;
+  issued_metadata: string | null;
+  issued_orphan: number | null;
+  lease_id: string | null;
+}
+
+/** One device's copy of an entry: its time and the HMACs of its own salt domain. */
+export interface CopyRow {
+  id: number;
+  entry_id: number;
+  device: string;
+  time: string;
+  time_key: string;
+  accessor: string | null;
+  client_token: string | null;
+  issued_accessor: string | null;
+  issued_client_token: string | null;
+  data_token: string | null;
+  data_accessor: string | null;
+  data_lease_id: string | null;
+}
+
+/** Everything stored about one request id: its request and response entries and every device's copies. */
+export interface RequestView {
+  requestId: string;
+  req: EntryRow | null;
+  resp: EntryRow | null;
+  reqCopies: CopyRow[];
+  respCopies: CopyRow[];
+}
+
+const ENTRY_COLUMNS =
+  'id, request_id, type, time, time_key, operation, path, namespace_path, mount_point, mount_type, mount_class, remote_address, ' +
+  'display_name, entity_id, token_type, token_ttl, token_issue_time, policies, metadata, correlation_id, error, response_error, ' +
+  'issued_display_name, issued_entity_id, issued_token_type, issued_token_ttl, issued_policies, issued_metadata, issued_orphan, lease_id';
+const COPY_COLUMNS =
+  'id, entry_id, device, time, time_key, accessor, client_token, issued_accessor, issued_client_token, data_token, data_accessor, data_lease_id';
+
+/** Loads request views in bulk (one query for entries, one for copies, per call). */
+export class ViewLoader {
+  private readonly entries: Database.Statement;
+  private readonly copies: Database.Statement;
+
+  constructor(sqlite: Database.Database) {
+    this.entries = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE request_id IN (SELECT value FROM json_each(?))`);
+    this.copies = sqlite.prepare(`SELECT ${COPY_COLUMNS} FROM audit_copies WHERE entry_id IN (SELECT value FROM json_each(?)) ORDER BY id`);
+  }
+
+  load(requestIds: string[]): Map<string, RequestView> {
+    const views = new Map<string, RequestView>();
+    for (const id of requestIds) views.set(id, { requestId: id, req: null, resp: null, reqCopies: [], respCopies: [] });
+    if (requestIds.length === 0) return views;
+    const entries = this.entries.all(JSON.stringify(requestIds)) as EntryRow[];
+    const byEntry = new Map<number, { view: RequestView; type: string }>();
+    for (const e of entries) {
+      const view = views.get(e.request_id);
+      if (!view) continue;
+      if (e.type === 'response') view.resp = e;
+      else view.req = e;
+      byEntry.set(e.id, { view, type: e.type });
+    }
+    if (byEntry.size === 0) return views;
+    const copies = this.copies.all(JSON.stringify([...byEntry.keys()])) as CopyRow[];
+    for (const c of copies) {
+      const owner = byEntry.get(c.entry_id);
+      if (!owner) continue;
+      if (owner.type === 'response') owner.view.respCopies.push(c);
+      else owner.view.reqCopies.push(c);
+    }
+    return views;
+  }
+}
+
+/** The entry that says the most about a request: the response repeats the whole request. */
+export function mainEntry(v: RequestView): EntryRow {
+  return (v.resp ?? v.req)!;
+}
+
+export function allCopies(v: RequestView): CopyRow[] {
+  return [...v.reqCopies, ...v.respCopies];
+}
+
+/** A request that succeeded: a response without a top-level error or a `response.data.error`. */
+export function succeeded(v: RequestView): boolean {
+  return v.resp !== null && !v.resp.error && !v.resp.response_error && !(v.req?.error);
+}
+
+/** What kind of request a path is, for token and lease lineage. */
+export type RequestKind =
+  | 'login'
+  | 'token-create'
+  | 'token-renew-self'
+  | 'token-renew'
+  | 'token-renew-accessor'
+  | 'token-revoke-self'
+  | 'token-revoke'
+  | 'token-revoke-orphan'
+  | 'token-revoke-accessor'
+  | 'lease-renew'
+  | 'lease-revoke'
+  | 'lease-revoke-prefix'
+  | 'lease-revoke-force'
+  | 'other';
+
+const LEASE_PATH = /^sys\/(?:leases\/)?(renew|revoke|revoke-prefix|revoke-force)(?:\/(.*))?$/;
+
+export function classifyPath(path: string | null): { kind: RequestKind; target: string | null } {
+  if (!path) return { kind: 'other', target: null };
+  if (path.startsWith('auth/token/')) {
+    const op = path.slice('auth/token/'.length).split('/')[0];
+    switch (op) {
+      case 'create':
+      case 'create-orphan':
+        return { kind: 'token-create', target: null };
+      case 'renew-self':
+        return { kind: 'token-renew-self', target: null };
+      case 'renew':
+        return { kind: 'token-renew', target: null };
+      case 'renew-accessor':
+        return { kind: 'token-renew-accessor', target: null };
+      case 'revoke-self':
+        return { kind: 'token-revoke-self', target: null };
+      case 'revoke':
+        return { kind: 'token-revoke', target: null };
+      case 'revoke-orphan':
+        return { kind: 'token-revoke-orphan', target: null };
+      case 'revoke-accessor':
+        return { kind: 'token-revoke-accessor', target: null };
+      default:
+        return { kind: 'other', target: null };
+    }
+  }
+  if (path.startsWith('auth/')) return { kind: 'login', target: null };
+  const m = LEASE_PATH.exec(path);
+  if (m) {
+    const target = m[2] ? m[2] : null;
+    switch (m[1]) {
+      case 'renew':
+        return { kind: 'lease-renew', target };
+      case 'revoke':
+        return { kind: 'lease-revoke', target };
+      case 'revoke-prefix':
+        return { kind: 'lease-revoke-prefix', target };
+      default:
+        return { kind: 'lease-revoke-force', target };
+    }
+  }
+  return { kind: 'other', target: null };
+}
