@@ -1,0 +1,67 @@
+/** Reads that no CI job explains: owned secrets read outside CI, and people reading production off hours. */
+import type { Evidence, Rule } from '../context.js';
+import { keyMillis, tokenSubject } from '../context.js';
+import { businessHoursMatcher, globMatcher, ownerMatcher } from '../match.js';
+
+function readerPhrase(e: Evidence): string {
+  return (e.facts?.display_name as string | null) ?? 'an unidentified token';
+}
+
+export const unattributedSecretAccess: Rule = {
+  id: 'unattributed-secret-access',
+  async detect(ctx) {
+    const owners = ctx.settings.detections.path_owners ?? {};
+    if (Object.keys(owners).length === 0) return [];
+    const ownerOf = ownerMatcher(owners);
+    const paths = (await ctx.distinctSecretPaths()).filter((p) => ownerOf(p) !== null);
+    const out: Evidence[] = [];
+    for (const r of await ctx.secretAccessesTo(paths)) {
+      if (r.attribution !== 'none') continue;
+      const token = tokenSubject(r.token_accessor, r.token_id) ?? `address:${r.remote_address ?? 'unknown'}`;
+      out.push({
+        subject: `${token} path:${r.path}`,
+        time_key: r.time_key,
+        request_id: r.request_id,
+        user_login: r.user_login,
+        path: r.path,
+        lease_id: r.lease_id,
+        facts: { owner: ownerOf(r.path!), display_name: r.display_name, address: r.remote_address },
+      });
+    }
+    return out;
+  },
+  describe(group) {
+    const e = group.first;
+    return `${readerPhrase(e)} read ${e.path} (owned by ${e.facts!.owner}) with a token tied to no CI job${group.count > 1 ? ` (${group.count} times)` : ''}${e.facts!.address ? ` from ${e.facts!.address}` : ''}; confirm the need or move the access into CI.`;
+  },
+};
+
+export const offHoursHumanAccess: Rule = {
+  id: 'off-hours-human-access',
+  async detect(ctx) {
+    const isProd = globMatcher(ctx.settings.detections.production_paths ?? []);
+    const inHours = businessHoursMatcher(ctx.settings.detections.business_hours);
+    const paths = (await ctx.distinctSecretPaths()).filter(isProd);
+    const out: Evidence[] = [];
+    for (const r of await ctx.secretAccessesTo(paths)) {
+      if (r.attribution !== 'none') continue;
+      if (inHours(keyMillis(r.time_key))) continue;
+      out.push({
+        subject: tokenSubject(r.token_accessor, r.token_id) ?? `address:${r.remote_address ?? 'unknown'}`,
+        time_key: r.time_key,
+        request_id: r.request_id,
+        user_login: r.user_login,
+        path: r.path,
+        lease_id: r.lease_id,
+        facts: { display_name: r.display_name, address: r.remote_address },
+      });
+    }
+    return out;
+  },
+  describe(group, ctx) {
+    const e = group.first;
+    const paths = [...new Set(group.items.map((i) => i.path))];
+    const tz = ctx.settings.detections.business_hours.timezone || 'UTC';
+    return `${readerPhrase(e)} read production secret${paths.length === 1 ? '' : 's'} ${paths.slice(0, 3).join(', ')} outside business hours (${group.count} read${group.count === 1 ? '' : 's'}, first at ${e.time_key.slice(0, 16).replace('T', ' ')} UTC, hours in ${tz}); confirm the reason with the person.`;
+  },
+};
