@@ -1,6 +1,18 @@
 import type { Command } from 'commander';
-import { notImplemented } from '../not-implemented.js';
-import { intOption } from '../action.js';
+import { resolve } from 'node:path';
+import { intOption, runAction } from '../action.js';
+import { UsageError } from '../../db/errors.js';
+import { simulate } from '../../sim/simulate/index.js';
+
+interface SimulateOpts {
+  out: string;
+  seed: number;
+  days: number;
+  projects: number;
+  jobsPerDay: number;
+  scale?: number;
+  anomalies: string;
+}
 
 export function registerSimulate(parent: Command): void {
   parent
@@ -13,5 +25,26 @@ export function registerSimulate(parent: Command): void {
     .option('--jobs-per-day <n>', 'jobs per day', intOption('--jobs-per-day'), 60)
     .option('--scale <lines>', 'approximate number of audit lines (overrides jobs per day)', intOption('--scale'))
     .option('--anomalies <which>', 'all or none', 'all')
-    .action(notImplemented('simulate'));
+    .action(
+      runAction<SimulateOpts>(async (ctx, opts) => {
+        if (opts.anomalies !== 'all' && opts.anomalies !== 'none') throw new UsageError('--anomalies must be all or none');
+        if (opts.days < 1) throw new UsageError('--days must be at least 1');
+        if (opts.projects < 2) throw new UsageError('--projects must be at least 2');
+        const started = Date.now();
+        const res = await simulate({
+          outDir: resolve(opts.out),
+          seed: opts.seed,
+          days: opts.days,
+          projects: opts.projects,
+          jobsPerDay: opts.jobsPerDay,
+          ...(opts.scale !== undefined ? { scale: opts.scale } : {}),
+          anomalies: opts.anomalies,
+        });
+        ctx.logger.info({ seconds: (Date.now() - started) / 1000 }, 'simulation written');
+        process.stdout.write(
+          `${JSON.stringify({ out: res.outDir, seed: res.seed, days: res.days, pipelines: res.pipelines, jobs: res.jobs, requests: res.requests, lines: res.lines, torn_lines: res.tornLines, anomalies: res.anomalies.length })}\n`,
+        );
+        return 0;
+      }),
+    );
 }
