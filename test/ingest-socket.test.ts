@@ -1,0 +1,59 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from './helpers/cli.js';
+import { count, lines, query, startCli, waitFor } from './fixtures/ingest/util.js';
+
+const tmp = tempDir('keytrail-socket-');
+afterAll(() => tmp.cleanup());
+
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+/** Writes the text in uneven pieces, as a TCP stream may deliver it. */
+async function send(s: Socket, text: string, pieces: number): Promise<void> {
+  const size = Math.ceil(text.length / pieces);
+  for (let i = 0; i < text.length; i += size) {
+    s.write(text.slice(i, i + size));
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('ingest vault --listen', () => {
+  it('serves three concurrent senders, commits within a second and loses nothing on SIGINT', async () => {
+    const db = join(tmp.dir, 'k.db');
+    const run = startCli(['--db', db, 'ingest', 'vault', '--listen', 'tcp://127.0.0.1:0', '--device', 'sock', '--format', 'json']);
+    await waitFor(() => /listening on tcp:\/\/127\.0\.0\.1:\d+/.test(run.stderr()), 20_000, 'the listening address');
+    const port = Number(/listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(run.stderr())![1]);
+
+    const all = lines({ lines: 460, seed: 21 });
+    const parts = [all.slice(0, 150), all.slice(150, 300), all.slice(300, 450)];
+    const sockets = await Promise.all(parts.map(() => open(port)));
+    await Promise.all(sockets.map((s, i) => send(s, parts[i]!.map((l) => l + '\n').join(''), 37)));
+    // The third sender dies mid-line: that fragment is quarantined as torn, not lost.
+    sockets[2]!.write(all[450]!.slice(0, 50));
+    await Promise.all(sockets.map((s) => new Promise<void>((r) => s.end(r))));
+
+    // Batches are committed at least every second while the listener keeps running.
+    await waitFor(() => count(db, 'audit_entries') === 450, 3_000, 'entries committed');
+    expect(run.child.exitCode).toBeNull();
+
+    // A connection still open when the stop arrives: what it sent is committed.
+    const late = await open(port);
+    late.write(all.slice(451, 460).map((l) => l + '\n').join(''));
+    await new Promise((r) => setTimeout(r, 50));
+    run.child.kill('SIGINT');
+    const { code } = await run.exited;
+    expect(code).toBe(0);
+    const summary = JSON.parse(run.stdout().trim()) as Record<string, number>;
+    expect(summary).toMatchObject({ lines: 460, stored: 459, duplicates: 0, quarantined: 1 });
+    expect(count(db, 'audit_entries')).toBe(459);
+    expect(query(db, 'SELECT device, source, reason FROM quarantine')).toEqual([{ device: 'sock', source: 'socket', reason: 'torn' }]);
+    expect(query(db, "SELECT DISTINCT device FROM audit_copies")).toEqual([{ device: 'sock' }]);
+    late.destroy();
+  });
+});
