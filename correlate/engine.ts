@@ -18,7 +18,7 @@ import { leaseTtlFor, settingsFingerprint, type CorrelateSettings } from './sett
 import { addSeconds, isoOf, keyOf, minKey } from './times.js';
 import { TokenStore, type TokenRow } from './tokens.js';
 import { decideHeuristic, verifyAgainstGitlab, type Attribution, type Verified } from './verify.js';
-import { ViewLoader, allCopies, classifyPath, mainEntry, succeeded, type RequestView } from './view.js';
+import { ViewLoader, allCopies, classifyPath, mainEntry, succeeded, type CopyRow, type RequestView } from './view.js';
 
 export interface CorrelateSummary {
   requests: number;
@@ -196,6 +196,8 @@ class Run {
   private readonly touchedTokens = new Set<number>();
   private readonly touchedLeases = new Map<string, { inferred: boolean; outlived: boolean }>();
   private prefixEvents: EventRow[] | null = null;
+  /** Requests of tokens merged away in this chunk: their rows follow the kept token. */
+  private mergedRequests: string[] = [];
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -234,6 +236,14 @@ class Run {
         "SELECT job_id FROM accesses WHERE token_id = ? AND attribution = 'correlation-id' ORDER BY time_key, request_id LIMIT 1",
       ),
       childTokens: sqlite.prepare('SELECT id FROM tokens WHERE parent_token_id = ?'),
+      mergeToken: [
+        sqlite.prepare('UPDATE token_hmacs SET token_id = ? WHERE token_id = ?'),
+        sqlite.prepare('UPDATE accesses SET token_id = ? WHERE token_id = ?'),
+        sqlite.prepare('UPDATE leases SET token_id = ? WHERE token_id = ?'),
+        sqlite.prepare('UPDATE lifecycle_events SET token_id = ? WHERE token_id = ?'),
+        sqlite.prepare('UPDATE tokens SET parent_token_id = ? WHERE parent_token_id = ?'),
+      ],
+      deleteToken: sqlite.prepare('DELETE FROM tokens WHERE id = ?'),
       deleteEvents: sqlite.prepare('DELETE FROM lifecycle_events WHERE source_id = ?'),
       insertEvent: sqlite.prepare(
         'INSERT INTO lifecycle_events (source_id, time, time_key, kind, lease_id, token_id, device, hmac_kind, hmac, ttl_seconds) ' +
@@ -371,7 +381,8 @@ class Run {
     this.resolvePendingEvents(dirtyTokens);
     const extraRequests = this.decideTokens(dirtyTokens);
     this.writeAccesses(views, callerOf);
-    const more = extraRequests.filter((r) => !views.has(r));
+    const more = [...new Set([...extraRequests, ...this.mergedRequests])].filter((r) => !views.has(r));
+    this.mergedRequests = [];
     for (let i = 0; i < more.length; i += 5000) this.writeAccesses(this.views.load(more.slice(i, i + 5000)), new Map());
     this.finishTokens(dirtyTokens, dirtyLeases);
     this.recomputeLeases(dirtyLeases);
@@ -399,7 +410,7 @@ class Run {
     const issues = resp !== null && ok && v.respCopies.some((c) => c.issued_accessor || c.issued_client_token);
     let issued: number | null = null;
     if (issues && (kind === 'login' || kind === 'token-create')) {
-      issued = this.tokens.find(v.respCopies, 'issued');
+      issued = this.resolve(v.respCopies, 'issued', dirtyTokens);
       const tok = issued === null ? this.tokens.create() : this.tokens.get(issued)!;
       issued = tok.id;
       this.tokens.linkAll(v.respCopies, 'issued', tok.id);
@@ -419,7 +430,7 @@ class Run {
     // The caller: auth.accessor (auth.client_token for batch tokens), through any device that saw it.
     const copies = allCopies(v);
     const loginIssued = kind === 'login' && issued !== null;
-    let caller = loginIssued ? issued : this.tokens.find(copies, 'caller');
+    let caller = loginIssued ? issued : this.resolve(copies, 'caller', dirtyTokens);
     if (caller === null && !loginIssued && copies.some((c) => c.accessor || c.client_token)) {
       const tok = this.tokens.create();
       this.fillSeenInUse(tok, v);
@@ -495,6 +506,32 @@ class Run {
     this.stmts.deleteEvents.run(v.requestId);
     for (const e of events) this.stmts.insertEvent.run(e);
     return caller;
+  }
+
+  /**
+   * The token the copies name. When devices learnt the same token separately (device B's copies arrived
+   * before device A's login), a request seen by both proves they are one token: merge them.
+   */
+  private resolve(copies: CopyRow[], which: 'caller' | 'issued', dirtyTokens: Set<number>): number | null {
+    const ids = this.tokens.findAll(copies, which);
+    if (ids.length <= 1) return ids[0] ?? null;
+    const rows = ids.map((id) => this.tokens.get(id)!).filter(Boolean);
+    rows.sort((a, b) => (a.issue_request_id === null) === (b.issue_request_id === null) ? a.id - b.id : a.issue_request_id === null ? 1 : -1);
+    const keep = rows[0]!;
+    for (const drop of rows.slice(1)) {
+      for (const r of this.stmts.requestsOfToken.all(drop.id) as { request_id: string }[]) this.mergedRequests.push(r.request_id);
+      for (const stmt of this.stmts.mergeToken) stmt.run(keep.id, drop.id);
+      this.stmts.deleteToken.run(drop.id);
+      this.tokens.forget(drop.id);
+      dirtyTokens.delete(drop.id);
+      this.touchedTokens.delete(drop.id);
+      if (keep.issued_time_key === null) {
+        keep.issued_time_key = drop.issued_time_key;
+        keep.issued_at = drop.issued_at;
+      }
+    }
+    dirtyTokens.add(keep.id);
+    return keep.id;
   }
 
   private fillIssued(tok: TokenRow, v: RequestView, login: boolean): void {

@@ -136,6 +136,26 @@ export class TokenStore {
     return null;
   }
 
+  /** Every distinct token the copies name (several when devices learnt the same token separately). */
+  findAll(copies: CopyRow[], which: 'caller' | 'issued'): number[] {
+    const found: number[] = [];
+    for (const c of copies) {
+      for (const id of [
+        this.lookup(c.device, 'accessor', which === 'caller' ? c.accessor : c.issued_accessor),
+        this.lookup(c.device, 'client_token', which === 'caller' ? c.client_token : c.issued_client_token),
+      ]) {
+        if (id !== null && !found.includes(id)) found.push(id);
+      }
+    }
+    return found;
+  }
+
+  /** Forgets a merged-away token and every cached HMAC (they now name the kept token). */
+  forget(id: number): void {
+    this.rows.delete(id);
+    this.hmacs.clear();
+  }
+
   linkAll(copies: CopyRow[], which: 'caller' | 'issued', tokenId: number): void {
     for (const c of copies) {
       this.link(c.device, 'accessor', which === 'caller' ? c.accessor : c.issued_accessor, tokenId);
