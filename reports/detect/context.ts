@@ -268,3 +268,11 @@ export function actorPhrase(e: Evidence, displayName?: string | null): string {
   if (displayName) return `a token of ${displayName}`;
   return 'a token';
 }
+
+/** A token subject shortened for sentences: "token …80ef72fc" (the HMAC is unreadable anyway). */
+export function shortToken(subject: string): string {
+  const m = /^token:(?:hmac-sha256:)?(.*)$/.exec(subject.split(' ')[0] ?? '');
+  if (!m) return subject;
+  const id = m[1]!;
+  return id.startsWith('#') ? `token ${id}` : `token …${id.slice(0, 8)}`;
+}

@@ -3,6 +3,7 @@
  * re-runs, re-opened by new evidence, escalated when its severity rises, muted per `detections.mute`.
  * Each new/re-opened/escalated finding records a `finding_events` row: that is what alerts deliver.
  */
+import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { KeytrailDb } from '../../db/connection.js';
 import type { Database } from '../../db/schema/index.js';
@@ -165,7 +166,13 @@ async function inputFingerprint(db: Kysely<Database>, settings: DetectionSetting
   parts.push(await db.selectFrom('gitlab_jobs').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('synced_at').as('synced')]).executeTakeFirst());
   parts.push(await db.selectFrom('gitlab_projects').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('synced_at').as('synced')]).executeTakeFirst());
   parts.push(await db.selectFrom('gitlab_job_lookups').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('checked_at').as('checked')]).executeTakeFirst());
-  parts.push(await db.selectFrom('ingest_batches').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('id').as('max')]).executeTakeFirst());
+  // The batch chain is hashed whole (batches are few: thousands of lines each), so tampering with any
+  // stored batch changes the fingerprint and the chain is checked again.
+  const chain = createHash('sha256');
+  for (const b of await db.selectFrom('ingest_batches').select(['id', 'device', 'stored_sha256', 'prev_chain_sha256', 'chain_sha256']).orderBy('id').execute()) {
+    chain.update(`${b.id}|${b.device}|${b.stored_sha256}|${b.prev_chain_sha256 ?? ''}|${b.chain_sha256}\n`);
+  }
+  parts.push(chain.digest('hex'));
   parts.push(await db.selectFrom('devices').select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('log_raw').as('raw')]).executeTakeFirst());
   parts.push(await db.selectFrom('server_events').select((eb) => [eb.fn.max('id').as('max')]).executeTakeFirst());
   return JSON.stringify(parts, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));

@@ -1,6 +1,6 @@
 /** Threshold rules over sliding windows: denied requests, failed logins, list-then-read enumeration. */
 import type { AccessRow, Evidence, Rule, RuleContext } from '../context.js';
-import { ACCESS_COLUMNS, chunks, keyMillis, tokenSubject } from '../context.js';
+import { ACCESS_COLUMNS, chunks, keyMillis, shortToken, tokenSubject } from '../context.js';
 import { threshold } from '../settings.js';
 
 /** Indexes of the items (sorted by time) that belong to at least one window of `windowMs` holding ≥ `count`. */
@@ -72,6 +72,7 @@ function sortRows(rows: AccessRow[]): AccessRow[] {
 }
 
 function subjectPhrase(subject: string): string {
+  if (subject.startsWith('token:')) return shortToken(subject);
   const i = subject.indexOf(':');
   return `${subject.slice(0, i)} ${subject.slice(i + 1)}`;
 }

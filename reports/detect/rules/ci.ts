@@ -3,7 +3,7 @@
  * pipeline source it ran for, and whether GitLab agrees with the token's claims.
  */
 import type { AccessRow, Evidence, JobInfo, Rule, RuleContext } from '../context.js';
-import { ACCESS_COLUMNS, chunks, gitlabMillis, humanDuration, keyMillis, parseJson, tokenSubject } from '../context.js';
+import { ACCESS_COLUMNS, chunks, gitlabMillis, humanDuration, keyMillis, parseJson, shortToken, tokenSubject } from '../context.js';
 import { cidrMatcher, globMatcher, ownerMatcher } from '../match.js';
 import { dateToTimeKey, timeKeyToIso } from '../../../db/time.js';
 
@@ -62,7 +62,7 @@ export const unexpectedSourceIp: Rule = {
   },
   describe(group) {
     const addresses = [...new Set(group.items.map((e) => e.facts!.address as string))];
-    return `the token of ${jobPhrase(group.first)} was used from ${addresses.slice(0, 3).join(', ')}, outside the runner networks (${count(group.count, 'request')}, first ${group.first.facts!.operation} ${group.first.path}); treat it as leaked: revoke it and rotate what it read.`;
+    return `${shortToken(group.subject)} of ${jobPhrase(group.first)} was used from ${addresses.slice(0, 3).join(', ')}, outside the runner networks (${count(group.count, 'request')}, first ${group.first.facts!.operation} ${group.first.path}); treat it as leaked: revoke it and rotate what it read.`;
   },
 };
 
@@ -145,7 +145,7 @@ export const leaseOutlivedJob: Rule = {
     const end = typeof f.ended_at === 'string' ? Date.parse(f.ended_at.length === 30 ? timeKeyToIso(f.ended_at) : f.ended_at) : NaN;
     const finished = typeof f.finished === 'string' ? Date.parse(f.finished) : NaN;
     const after = Number.isFinite(end) && Number.isFinite(finished) ? ` ${humanDuration(end - finished)} after the job finished` : ' after the job finished';
-    const what = f.kind === 'lease' ? `lease ${e.lease_id}` : `token ${group.subject.slice(6)}`;
+    const what = f.kind === 'lease' ? `lease ${e.lease_id}` : shortToken(group.subject);
     const tense = f.inferred ? (Number.isFinite(end) && end > Date.now() ? 'will end' : 'ended (inferred from its TTL)') : `ended (${f.end_kind ?? 'revoked'})`;
     return `${what} of ${jobPhrase(e)} ${tense}${after}; revoke credentials at job end and shorten the role TTLs.`;
   },
@@ -220,7 +220,11 @@ export const unprotectedRefProdSecret: Rule = {
   },
 };
 
-const UNTRUSTED_SOURCES = new Set(['api', 'trigger', 'web']);
+const UNTRUSTED_SOURCES: Record<string, string> = {
+  api: 'pipeline started through the API',
+  trigger: 'pipeline started with a trigger token',
+  web: 'pipeline started from the web UI',
+};
 
 export const untrustedPipelineSource: Rule = {
   id: 'untrusted-pipeline-source',
@@ -232,13 +236,13 @@ export const untrustedPipelineSource: Rule = {
       const source = job?.pipeline_source ?? claims.pipeline_source ?? null;
       if (!source) continue;
       let reason: string | null = null;
-      if (UNTRUSTED_SOURCES.has(source)) reason = `${source} pipeline`;
+      if (Object.prototype.hasOwnProperty.call(UNTRUSTED_SOURCES, source)) reason = UNTRUSTED_SOURCES[source]!;
       else if (source === 'merge_request_event') {
         // For a fork's merge-request pipeline the project_* claims name the fork, not the project the job runs in.
         const claimed = claims.project_id ?? null;
         const runsIn = claims.job_project_id ?? (job ? String(job.project_id) : r.project_id !== null ? String(r.project_id) : null);
         const fromFork = (claimed !== null && runsIn !== null && claimed !== runsIn) || (claimed !== null && forks.has(claimed));
-        if (fromFork) reason = 'merge request from a fork';
+        if (fromFork) reason = 'merge-request pipeline from a fork';
       }
       if (reason) out.push(accessEvidence(r, `job:${r.job_id} path:${r.path}`, { source, reason }, projectPath));
     }
@@ -246,7 +250,7 @@ export const untrustedPipelineSource: Rule = {
   },
   describe(group) {
     const e = group.first;
-    return `${jobPhrase(e)} (a ${e.facts!.reason}) read production secret ${e.path}${group.count > 1 ? ` (${count(group.count, 'time')})` : ''}; bind production roles to trusted sources and protected refs, and check who started the pipeline.`;
+    return `${jobPhrase(e)} (${e.facts!.reason}) read production secret ${e.path}${group.count > 1 ? ` (${count(group.count, 'time')})` : ''}; bind production roles to trusted sources and protected refs, and check who started the pipeline.`;
   },
 };
 
@@ -271,29 +275,26 @@ export const jobNotFound: Rule = {
   },
 };
 
-/** The contradictions recorded in verify_detail, as field names ("project_id", "ref", "time", …). */
-export function contradictions(detail: string | null): string[] {
-  const parsed = parseJson<unknown>(detail);
-  const names: string[] = [];
-  const visit = (v: unknown): void => {
-    if (typeof v === 'string') names.push(v);
-    else if (Array.isArray(v)) v.forEach(visit);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      const named = o.field ?? o.kind ?? o.claim ?? o.name ?? o.type;
-      if (typeof named === 'string') names.push(named);
-      else if (Array.isArray(o.contradictions)) visit(o.contradictions);
-      else if (Array.isArray(o.mismatches)) visit(o.mismatches);
-      else names.push(...Object.keys(o));
-    }
-  };
-  visit(parsed);
-  return names;
+/** A contradiction the correlator recorded in verify_detail (`{"contradictions":[{check, claim, gitlab, detail}]}`). */
+export interface Contradiction {
+  check: string;
+  detail: string;
 }
 
-/** Contradictions that only say the request came outside the job's run (token-used-after-job covers those). */
-function isTiming(name: string): boolean {
-  return /time|late|early|after|before|window|finished|started|run|skew/i.test(name);
+export function contradictions(detail: string | null): Contradiction[] {
+  const parsed = parseJson<{ contradictions?: unknown }>(detail);
+  const list = parsed && Array.isArray(parsed.contradictions) ? parsed.contradictions : [];
+  return list
+    .filter((c): c is Record<string, unknown> => typeof c === 'object' && c !== null)
+    .map((c) => ({ check: String(c.check ?? 'unknown'), detail: String(c.detail ?? '') }));
+}
+
+/**
+ * Contradictions this rule leaves to others: a request after the job finished (token-used-after-job) and a
+ * job GitLab does not know (job-not-found).
+ */
+function coveredElsewhere(c: Contradiction): boolean {
+  return c.check === 'job' || (c.check === 'time' && /after/i.test(c.detail));
 }
 
 export const claimsMismatch: Rule = {
@@ -303,17 +304,16 @@ export const claimsMismatch: Rule = {
     const projects = await ctx.projectPaths();
     const out: Evidence[] = [];
     for (const r of rows) {
-      const found = contradictions(r.verify_detail);
-      const substantive = found.filter((n) => !isTiming(n));
-      if (found.length > 0 && substantive.length === 0) continue;
+      const substantive = contradictions(r.verify_detail).filter((c) => !coveredElsewhere(c));
+      if (substantive.length === 0) continue;
       const subject = tokenSubject(r.token_accessor, r.token_id) ?? `job:${r.job_id}`;
-      out.push(accessEvidence(r, subject, { contradictions: substantive.length ? substantive : ['claims'] }, r.project_id ? projects.get(r.project_id) : null));
+      out.push(accessEvidence(r, subject, { contradictions: substantive.map((c) => `${c.check}: ${c.detail}`) }, r.project_id ? projects.get(r.project_id) : null));
     }
     return out;
   },
   describe(group) {
     const fields = [...new Set(group.items.flatMap((e) => e.facts!.contradictions as string[]))];
     const e = group.first;
-    return `GitLab contradicts the claims of the token of ${jobPhrase(e)} (${fields.join(', ')}) on ${count(group.count, 'request')}, first ${e.facts!.operation} ${e.path}; treat it as forged or misused: revoke it and rotate what it read.`;
+    return `GitLab contradicts the claims of ${shortToken(group.subject)} of ${jobPhrase(e)} (${fields.join(', ')}) on ${count(group.count, 'request')}, first ${e.facts!.operation} ${e.path}; treat it as forged or misused: revoke it and rotate what it read.`;
   },
 };

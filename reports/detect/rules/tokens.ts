@@ -1,6 +1,6 @@
 /** How tokens are issued and used: excessive TTLs, orphan or non-expiring tokens, one token from many addresses. */
 import type { Evidence, Rule, TokenRow } from '../context.js';
-import { ACCESS_COLUMNS, chunks, humanDuration, parseJson, tokenSubject } from '../context.js';
+import { ACCESS_COLUMNS, chunks, humanDuration, parseJson, shortToken, tokenSubject } from '../context.js';
 
 function tokenEvidence(t: TokenRow, extra: Partial<Evidence> = {}, facts: Record<string, unknown> = {}): Evidence | null {
   const subject = tokenSubject(t.accessor, t.id);
@@ -44,7 +44,7 @@ export const tokenTtlExcessive: Rule = {
   },
   describe(group) {
     const e = group.first;
-    return `a token for ${ownerPhrase(e)} was issued with a TTL of ${humanDuration((e.facts!.ttl as number) * 1000)} (${e.facts!.ttl} s, above ${e.facts!.max} s); lower the TTL on its role or create call and revoke it if it is not needed.`;
+    return `${shortToken(group.subject)} for ${ownerPhrase(e)} was issued with a TTL of ${humanDuration((e.facts!.ttl as number) * 1000)} (${e.facts!.ttl} s, above ${e.facts!.max} s); lower the TTL on its role or create call and revoke it if it is not needed.`;
   },
 };
 
@@ -81,7 +81,7 @@ export const orphanTokenCreated: Rule = {
     const e = group.first;
     const kinds = [e.facts!.orphan ? 'orphan' : null, e.facts!.nonExpiring ? 'non-expiring' : null].filter(Boolean).join(' and ');
     const policies = (e.facts!.policies as string[]).join(', ') || 'no policies';
-    return `${ownerPhrase(e)} created an ${kinds} token through ${e.facts!.path} with policies ${policies}; it survives its creator's revocation — revoke it unless it is a documented service credential.`;
+    return `an ${kinds} ${shortToken(group.subject)} (${ownerPhrase(e)}, policies ${policies}) was created through ${e.facts!.path}; it survives its creator's revocation — revoke it unless it is a documented service credential.`;
   },
 };
 
@@ -137,6 +137,6 @@ export const tokenMultiIp: Rule = {
   describe(group) {
     const first = group.first.facts!.first as string;
     const others = [...new Set(group.items.map((e) => e.facts!.address as string))];
-    return `the token of ${ownerPhrase(group.first)} was first used from ${first} and then from ${others.slice(0, 5).join(', ')}${others.length > 5 ? ` and ${others.length - 5} more` : ''} (${group.count} request${group.count === 1 ? '' : 's'}); check whether it was copied off its runner and revoke it if so.`;
+    return `${shortToken(group.subject)} of ${ownerPhrase(group.first)} was first used from ${first} and then from ${others.slice(0, 5).join(', ')}${others.length > 5 ? ` and ${others.length - 5} more` : ''} (${group.count} request${group.count === 1 ? '' : 's'}); check whether it was copied off its runner and revoke it if so.`;
   },
 };
