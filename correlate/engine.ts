@@ -18,7 +18,7 @@ import { leaseTtlFor, settingsFingerprint, type CorrelateSettings } from './sett
 import { addSeconds, isoOf, keyOf, minKey } from './times.js';
 import { TokenStore, type TokenRow } from './tokens.js';
 import { decideHeuristic, verifyAgainstGitlab, type Attribution, type Verified } from './verify.js';
-import { ViewLoader, allCopies, classifyPath, mainEntry, succeeded, type CopyRow, type RequestView } from './view.js';
+import { ViewLoader, allCopies, classifyPath, earliestCopy, mainEntry, succeeded, type CopyRow, type RequestView } from './view.js';
 
 export interface CorrelateSummary {
   requests: number;
@@ -258,7 +258,9 @@ class Run {
       ),
       leaseRow: sqlite.prepare('SELECT * FROM leases WHERE lease_id = ?'),
       insertLease: sqlite.prepare(
-        'INSERT OR IGNORE INTO leases (lease_id, issued_at, issued_time_key, issue_request_id, token_id, mount_type, ttl_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO leases (lease_id, issued_at, issued_time_key, issue_request_id, token_id, mount_type, ttl_seconds) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+          'ON CONFLICT(lease_id) DO UPDATE SET issued_at = excluded.issued_at, issued_time_key = excluded.issued_time_key ' +
+          'WHERE leases.issue_request_id = excluded.issue_request_id',
       ),
       updateLease: sqlite.prepare(`UPDATE leases SET ${LEASE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE lease_id = @lease_id`),
       leasesInRange: sqlite.prepare('SELECT lease_id FROM leases WHERE lease_id >= ? AND lease_id < ?'),
@@ -442,7 +444,8 @@ class Run {
     }
 
     if (ok && resp) {
-      const at = { time: resp.time, key: resp.time_key };
+      const respFirst = earliestCopy(v.respCopies);
+      const at = respFirst ? { time: respFirst.time, key: respFirst.time_key } : { time: resp.time, key: resp.time_key };
       switch (kind) {
         case 'token-renew-self':
         case 'token-renew':
@@ -499,7 +502,7 @@ class Run {
       // A dynamic secret: the clear lease id in the issuing response.
       if (resp.lease_id && kind !== 'lease-renew' && !(main.path ?? '').startsWith('sys/')) {
         const ttl = leaseTtlFor(resp.lease_id, this.settings);
-        this.stmts.insertLease.run(resp.lease_id, resp.time, resp.time_key, v.requestId, caller, main.mount_type, ttl);
+        this.stmts.insertLease.run(resp.lease_id, at.time, at.key, v.requestId, caller, main.mount_type, ttl);
         dirtyLeases.add(resp.lease_id);
       }
     }
@@ -537,10 +540,10 @@ class Run {
   private fillIssued(tok: TokenRow, v: RequestView, login: boolean): void {
     const resp = v.resp!;
     const metadata = resp.issued_metadata ?? (login ? resp.metadata : null);
+    const first = earliestCopy(v.respCopies);
     tok.issue_request_id = v.requestId;
-    tok.issued_time_key = resp.time_key;
-    tok.issued_at = resp.time;
-    const first = v.respCopies[0];
+    tok.issued_time_key = first?.time_key ?? resp.time_key;
+    tok.issued_at = first?.time ?? resp.time;
     tok.accessor = first ? (first.issued_accessor ?? first.issued_client_token) : tok.accessor;
     tok.token_type = resp.issued_token_type ?? (login ? resp.token_type : null) ?? tok.token_type;
     tok.auth_mount = login ? (resp.mount_point ?? mountOfLoginPath(resp.path)) : 'auth/token/';
@@ -557,7 +560,7 @@ class Run {
   /** A token first seen in use (its login is not in the data): what its requests repeat about it. */
   private fillSeenInUse(tok: TokenRow, v: RequestView): void {
     const e = mainEntry(v);
-    const first = allCopies(v).find((c) => c.accessor || c.client_token);
+    const first = earliestCopy(allCopies(v).filter((c) => c.accessor || c.client_token));
     tok.accessor = first ? (first.accessor ?? first.client_token) : null;
     tok.token_type = e.token_type;
     tok.display_name = e.display_name;
@@ -844,9 +847,7 @@ class Run {
   private accessRow(v: RequestView, tokenId: number | null): AccessRow {
     const main = mainEntry(v);
     const { kind, target } = classifyPath(main.path);
-    const timeCopies = v.reqCopies.length ? v.reqCopies : v.respCopies;
-    let first = timeCopies[0]!;
-    for (const c of timeCopies) if (c.time_key < first.time_key || (c.time_key === first.time_key && c.device < first.device)) first = c;
+    const first = earliestCopy(v.reqCopies.length ? v.reqCopies : v.respCopies)!;
     const devices = [...new Set(allCopies(v).map((c) => c.device))].sort();
     const errorText = v.resp?.error ?? v.req?.error ?? null;
     const outcome = errorText ? (/permission denied/i.test(errorText) ? 'denied' : 'error') : v.resp?.response_error ? 'error' : 'ok';
@@ -854,9 +855,7 @@ class Run {
     const metadata = main.metadata ?? (kind === 'login' ? v.resp?.issued_metadata : null) ?? null;
     const claims = claimsOf(metadata ?? tok?.metadata);
     // The accessor as the first device (earliest copy) logged it.
-    const accessorCopy = [...allCopies(v)]
-      .filter((c) => c.accessor)
-      .sort((a, b) => (a.time_key < b.time_key ? -1 : a.time_key > b.time_key ? 1 : a.device < b.device ? -1 : a.device > b.device ? 1 : 0))[0];
+    const accessorCopy = earliestCopy(allCopies(v).filter((c) => c.accessor));
     const path = main.path;
 
     let attribution: Attribution = 'none';

@@ -110,6 +110,15 @@ export function allCopies(v: RequestView): CopyRow[] {
   return [...v.reqCopies, ...v.respCopies];
 }
 
+/** The copy the earliest device logged (ties broken by device name): independent of ingest order. */
+export function earliestCopy(copies: CopyRow[]): CopyRow | undefined {
+  let first: CopyRow | undefined;
+  for (const c of copies) {
+    if (!first || c.time_key < first.time_key || (c.time_key === first.time_key && c.device < first.device)) first = c;
+  }
+  return first;
+}
+
 /** A request that succeeded: a response without a top-level error or a `response.data.error`. */
 export function succeeded(v: RequestView): boolean {
   return v.resp !== null && !v.resp.error && !v.resp.response_error && !(v.req?.error);
