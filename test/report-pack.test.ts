@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/index.js';
@@ -37,7 +37,11 @@ beforeAll(async () => {
   pdfText = execFileSync('pdftotext', ['-layout', join(pack, 'report.pdf'), '-'], { encoding: 'utf8' });
 });
 
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  // KEYTRAIL_KEEP_PACK=DIR keeps the pack and its database for a person to look at (pdftoppm).
+  if (process.env.KEYTRAIL_KEEP_PACK) cpSync(tmp.dir, process.env.KEYTRAIL_KEEP_PACK, { recursive: true });
+  tmp.cleanup();
+});
 
 describe('report soc2 on a known scenario', () => {
   it('writes exactly the files of the contract, and DIR.zip beside the directory', () => {

@@ -71,9 +71,9 @@ export function verifyManifestSignature(manifestBytes: Buffer, signatureBase64: 
   return verify(null, manifestBytes, key, sig);
 }
 
-/** SHA-256 of the public key's SPKI DER, hex in groups of four: what the cover prints to identify the key. */
+/** `SHA256:<base64>` of the public key's SPKI DER (ssh-keygen style): what the cover prints to identify the key. */
 export function keyFingerprint(key: string | KeyObject): string {
   const pub = typeof key === 'string' ? createPublicKey(key) : key.type === 'private' ? createPublicKey(key) : key;
   const der = pub.export({ type: 'spki', format: 'der' });
-  return sha256Hex(der).match(/.{4}/g)!.join(':');
+  return `SHA256:${createHash('sha256').update(der).digest('base64').replace(/=+$/, '')}`;
 }

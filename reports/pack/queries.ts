@@ -168,7 +168,7 @@ LIMIT 15;`,
   'per-project': {
     name: 'per-project',
     description: 'Secret accesses per GitLab project (no project: attributed to no job).',
-    sql: `SELECT coalesce(project_path, CAST(project_id AS TEXT), '(no project)') AS project, count(*) AS accesses,
+    sql: `SELECT coalesce(project_path, 'project ' || project_id || ' (not in GitLab)', '(no project)') AS project, count(*) AS accesses,
   count(DISTINCT job_id) AS jobs, coalesce(sum(verified = 'yes'), 0) AS verified_yes, coalesce(sum(verified = 'no'), 0) AS verified_no
 FROM accesses
 WHERE ${SECRET_ACCESS_FILTER}
@@ -184,11 +184,11 @@ ORDER BY accesses DESC, project;`,
   coalesce(sum(outlived_job IS NULL AND job_id IS NOT NULL), 0) AS unknown, coalesce(sum(job_id IS NULL), 0) AS no_job
 FROM (
   SELECT 'token' AS kind, coalesce((SELECT p.path_with_namespace FROM gitlab_projects p WHERE p.id = t.project_id),
-    CAST(t.project_id AS TEXT), '(no project)') AS project, t.outlived_job, t.job_id
+    'project ' || t.project_id || ' (not in GitLab)', '(no project)') AS project, t.outlived_job, t.job_id
   FROM tokens t WHERE ${TOKEN_FILTER}
   UNION ALL
   SELECT 'lease', coalesce((SELECT p.path_with_namespace FROM gitlab_projects p WHERE p.id = l.project_id),
-    CAST(l.project_id AS TEXT), '(no project)'), l.outlived_job, l.job_id
+    'project ' || l.project_id || ' (not in GitLab)', '(no project)'), l.outlived_job, l.job_id
   FROM leases l WHERE l.issued_time_key >= :from_key AND l.issued_time_key <= :to_key
 )
 GROUP BY kind, project

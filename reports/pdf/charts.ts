@@ -1,10 +1,10 @@
 import { COLOR, FONT, type PdfLayout } from './layout.js';
 
-/** A round axis maximum (1, 2 or 5 times a power of ten) at or above `max`. */
-export function niceMax(max: number): number {
-  if (max <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(max));
-  for (const m of [1, 2, 5, 10]) if (m * p >= max) return m * p;
+/** A whole, round grid step (1, 2 or 5 times a power of ten, at least 1) so that `ticks` steps reach `max`. */
+export function niceStep(max: number, ticks: number): number {
+  const raw = Math.max(1, max / ticks);
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
   return 10 * p;
 }
 
@@ -25,17 +25,19 @@ export function stackedBarChart(layout: PdfLayout, categories: string[], series:
   const axisW = 40;
   const labelH = 26;
   layout.ensure(height + labelH + 40);
+  layout.space(6);
   layout.text(opts.title, { size: 9, font: FONT.bold, gapAfter: 4 });
   const top = layout.y;
   const x0 = layout.left + axisW;
   const plotW = layout.width - axisW;
   const totals = categories.map((_, i) => series.reduce((n, s) => n + (s.values[i] ?? 0), 0));
-  const max = niceMax(Math.max(0, ...totals));
+  const step = niceStep(Math.max(0, ...totals), 4);
+  const max = step * 4;
   // Grid and axis labels.
   for (let k = 0; k <= 4; k++) {
     const y = top + height - (height * k) / 4;
     doc.moveTo(x0, y).lineTo(x0 + plotW, y).lineWidth(0.3).strokeColor(COLOR.rule).stroke();
-    const label = fmt((max * k) / 4);
+    const label = fmt(step * k);
     const w = doc.font(FONT.regular).fontSize(7).widthOfString(label);
     doc.fillColor(COLOR.muted).text(label, x0 - 4 - w, y - 3, { lineBreak: false });
   }
@@ -56,7 +58,9 @@ export function stackedBarChart(layout: PdfLayout, categories: string[], series:
   const every = Math.max(1, Math.ceil((n * 30) / plotW));
   categories.forEach((c, i) => {
     if (i % every !== 0) return;
-    doc.font(FONT.regular).fontSize(6.5).fillColor(COLOR.muted).text(c, x0 + i * slot, top + height + 3, { lineBreak: false });
+    const w = doc.font(FONT.regular).fontSize(6.5).widthOfString(c);
+    const x = Math.min(Math.max(x0 + i * slot + slot / 2 - w / 2, x0), x0 + plotW - w);
+    doc.fillColor(COLOR.muted).text(c, x, top + height + 3, { lineBreak: false });
   });
   layout.y = top + height + 14;
   // Legend.
@@ -80,6 +84,7 @@ export function horizontalBarChart(layout: PdfLayout, items: { label: string; va
   const size = 7.5;
   const lh = layout.lineHeight(size);
   layout.ensure(60);
+  layout.space(6);
   layout.text(opts.title, { size: 9, font: FONT.bold, gapAfter: 4 });
   const max = Math.max(1, ...items.map((i) => i.value));
   for (const item of items) {

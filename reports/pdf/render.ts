@@ -172,7 +172,7 @@ function completeness(l: PdfLayout, m: ReportModel): void {
     ['Quarantined', `${n(c.totals.quarantined)}${Object.keys(c.quarantine_reasons).length ? ` (${Object.entries(c.quarantine_reasons).map(([r, k]) => `${r}: ${n(k)}`).join(', ')})` : ''}`],
     ['Request/response pairing', `${pct(c.pairing.rate)}: ${n(c.pairing.paired)} paired, ${n(c.pairing.request_only)} request only, ${n(c.pairing.response_only)} response only, of ${n(c.pairing.total)} requests`],
     ['Claimed jobs found in GitLab', `${pct(c.claimed_jobs.share)}: ${n(c.claimed_jobs.found_in_gitlab)} of ${n(c.claimed_jobs.claimed)} jobs named by claims or correlation ids`],
-    ['Audit gaps', `${n(c.audit_gaps.length)} silences longer than ${c.gap_threshold_minutes} minutes`],
+    ['Audit gaps', `${n(c.audit_gaps.length)} silence${c.audit_gaps.length === 1 ? '' : 's'} longer than ${c.gap_threshold_minutes} minutes`],
   ]);
   l.heading('Batch hash chains (recomputed)', 2);
   if (c.hash_chains.length === 0) l.text('No ingest batch recorded.', { color: COLOR.muted });
@@ -417,6 +417,8 @@ function claimsText(json: string | null): string {
 
 function drillDown(l: PdfLayout, s: SampleRow): void {
   l.ensure(160);
+  l.doc.moveTo(l.left, l.y).lineTo(l.left + l.width, l.y).lineWidth(0.3).strokeColor(COLOR.rule).stroke();
+  l.space(4);
   l.heading(`Sample ${s.sample_no}: request ${s.request_id}`, 3);
   const outlived = (v: number | null) => (v === null ? 'unknown' : v ? 'yes' : 'no');
   l.keyValues(
