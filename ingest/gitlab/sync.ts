@@ -147,8 +147,11 @@ export async function syncGitlab(db: Kysely<Database>, client: GitlabClient, opt
     const refs = [...new Set((options.projects ?? []).map((r) => String(r).trim()).filter((r) => r !== ''))];
     const resolved = await mapLimit(refs, concurrency, async (ref) => {
       try {
-        const remembered = await resolvedRef(db, ref);
-        if (remembered !== undefined && (await knownProjectIds(db, [remembered])).has(remembered)) return remembered;
+        const remembered = await resolvedRef(db, ref) ?? (/^\d+$/.test(ref) ? Number(ref) : undefined);
+        if (remembered !== undefined && (await knownProjectIds(db, [remembered])).has(remembered)) {
+          await rememberRef(db, ref, remembered);
+          return remembered;
+        }
         const project = await client.project(/^\d+$/.test(ref) ? Number(ref) : ref);
         const row = projectRow(project, syncedAt());
         await upsertProjects(db, [row]);
