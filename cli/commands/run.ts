@@ -1,11 +1,42 @@
 import type { Command } from 'commander';
-import { notImplemented } from '../not-implemented.js';
+import { runAction } from '../action.js';
+import { parseSummaryFormat } from '../output.js';
+import { acquireRunLock } from '../run/lock.js';
+import { parsePeriod } from '../run/period.js';
+import { runNightly } from '../run/nightly.js';
 
 export function registerRun(parent: Command): void {
   parent
     .command('run')
-    .description('the nightly job: ingest, sync, correlate, alert and report as keytrail.yaml says')
+    .description('the nightly job: ingest, GitLab sync, correlate, alerts and the evidence pack when due, from keytrail.yaml')
     .option('--report-period <period>', 'force the pack of a period: 2026-03 or 2026-Q1')
     .option('--format <format>', 'summary format: table or json', 'table')
-    .action(notImplemented('run'));
+    .action(
+      runAction<{ reportPeriod?: string; format: string }>(async (ctx, opts) => {
+        const format = parseSummaryFormat(opts.format);
+        const reportPeriod = opts.reportPeriod ? parsePeriod(opts.reportPeriod) : undefined;
+        const config = ctx.config();
+        const lock = acquireRunLock(ctx.dbPath);
+        try {
+          const handle = await ctx.openDb();
+          const result = await runNightly(handle, { config, logger: ctx.logger, reportPeriod, alertFormat: format });
+          if (format === 'json') {
+            process.stdout.write(JSON.stringify({ steps: result.steps }) + '\n');
+          } else {
+            const width = Math.max(...result.steps.map((s) => s.name.length));
+            process.stdout.write('\nrun summary\n');
+            for (const s of result.steps) {
+              const detail = Object.entries(s.summary)
+                .filter(([, v]) => typeof v !== 'object' || v === null)
+                .map(([k, v]) => `${k}=${String(v)}`)
+                .join(' ');
+              process.stdout.write(`  ${s.name.padEnd(width)}  ${s.status.padEnd(7)}  ${detail}\n`);
+            }
+          }
+          return result.exitCode;
+        } finally {
+          lock.release();
+        }
+      }),
+    );
 }
