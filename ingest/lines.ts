@@ -8,7 +8,7 @@
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 export interface LineSink {
-  /** A complete line (newline excluded) starting at `offset`. The buffer may be reused: copy to keep. */
+  /** A complete line (newline excluded) starting at `offset`: a view of the pushed chunk (chunks must not be reused). */
   line(bytes: Buffer, offset: number): void;
   /** A piece of an over-long line, in order (for hashing); not kept. */
   oversizedPiece?(bytes: Buffer): void;
@@ -103,8 +103,7 @@ export class LineSplitter {
       this.endedLength += rest.length;
       return;
     }
-    // Copy: the caller's chunk buffer may be reused by the stream.
-    this.pending.push(Buffer.from(rest));
+    this.pending.push(rest);
     this.pendingLength += rest.length;
     this.endedLength += rest.length;
     if (this.pendingLength > this.maxLine) {

@@ -123,6 +123,12 @@ export class IngestStore {
     const db: Kysely<Database> = handle.db;
     this.sqlite = handle.sqlite;
     const s = this.sqlite;
+    // Dedupe probes land anywhere in the request-id index: keep its pages cached (connection-local setting).
+    if ((s.pragma('cache_size', { simple: true }) as number) > -65536 && (s.pragma('cache_size', { simple: true }) as number) < 65536) {
+      s.pragma('cache_size = -65536');
+    }
+    // Fewer, larger WAL checkpoints while batches stream in.
+    s.pragma('wal_autocheckpoint = 8192');
     this.insertEntry = positional(
       s,
       db

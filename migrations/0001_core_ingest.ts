@@ -58,7 +58,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('audit_entries')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, (c) => c.primaryKey())
     .addColumn('request_id', 'text')
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('time', 'text', (c) => c.notNull())
@@ -107,7 +107,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('audit_copies')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, (c) => c.primaryKey())
     .addColumn('entry_id', 'integer', (c) => c.notNull().references('audit_entries.id'))
     .addColumn('device', 'text', (c) => c.notNull())
     .addColumn('time', 'text', (c) => c.notNull())
