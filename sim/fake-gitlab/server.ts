@@ -27,6 +27,8 @@ export interface FaultRule {
   jsonBody?: boolean;
   /** delay: how long to hold the response (default 5000 ms). */
   delayMs?: number;
+  /** Called when the fault applies, before the response (tests: change the state mid-listing). */
+  action?: () => void;
 }
 
 export interface RequestLogEntry {
@@ -328,6 +330,7 @@ export async function startFakeGitlab(options: FakeGitlabOptions = {}): Promise<
     log.push(entry);
     const respond = () => {
       const fault = takeFault(apiPath);
+      fault?.action?.();
       if (fault?.type === 'delay') {
         setTimeout(() => {
           if (!res.destroyed) handle(req, res, pathname, params, entry);
