@@ -9,3 +9,6 @@ export { keyFingerprint, serializeManifest, dataSha256 } from './pack/manifest.j
 export type { Manifest } from './pack/manifest.js';
 export { POPULATION_NAMES } from './pack/queries.js';
 export type { PopulationName } from './pack/queries.js';
+
+// Detections and alerts (reports/detect, owned by the detections engineer), re-exported so callers import reports/ once.
+export * from './detect/index.js';
