@@ -71,7 +71,15 @@ export async function alertsStep(
     retry: retryFromEnv(),
     logger: opts.logger,
   });
-  for (const e of result.delivery.errors) opts.logger?.error({ error: e }, 'alert delivery failed');
+  // One line per failing channel: the first error says why, the count says how much waits for the next run.
+  const failedByChannel = new Map<string, { failed: number; error: string | null }>();
+  for (const d of result.delivery.deliveries) {
+    if (d.ok) continue;
+    const entry = failedByChannel.get(d.channel) ?? { failed: 0, error: d.error };
+    entry.failed++;
+    failedByChannel.set(d.channel, entry);
+  }
+  for (const [channel, f] of failedByChannel) opts.logger?.error({ channel, failed: f.failed, error: f.error }, 'alert delivery failed; pending deliveries are retried on the next run');
   return result;
 }
 

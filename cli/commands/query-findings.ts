@@ -16,7 +16,7 @@ const TABLE_COLUMNS: Column[] = [
   { key: 'project_id' },
   { key: 'user_login' },
   { key: 'path', maxWidth: 40 },
-  { key: 'muted_by', maxWidth: 50 },
+  { key: 'muted_by', maxWidth: 80 },
   { key: 'detail', maxWidth: 100 },
 ];
 

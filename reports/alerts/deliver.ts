@@ -9,7 +9,7 @@ import type { KeytrailDb } from '../../db/connection.js';
 import { getState, setState } from '../../db/state.js';
 import { findingRow } from '../detect/row.js';
 import { alertLine, alertPayload, slackMessage, type AlertPayload } from './payload.js';
-import { DEFAULT_RETRY, postJson, type RetryPolicy } from './webhook.js';
+import { DEFAULT_RETRY, postJson, type PostOutcome, type RetryPolicy } from './webhook.js';
 
 export interface StdoutChannel {
   kind: 'stdout';
@@ -62,7 +62,7 @@ export function channelId(c: AlertChannel): string {
   return `webhook:${c.format}:${createHash('sha256').update(c.url).digest('hex').slice(0, 16)}`;
 }
 
-async function send(c: AlertChannel, p: AlertPayload, retry: RetryPolicy): Promise<{ ok: boolean; attempts: number; error: string | null }> {
+async function send(c: AlertChannel, p: AlertPayload, retry: RetryPolicy): Promise<PostOutcome> {
   if (c.kind === 'stdout') {
     c.write(c.format === 'json' ? `${JSON.stringify(p)}\n` : `${alertLine(p)}\n`);
     return { ok: true, attempts: 1, error: null };
@@ -116,6 +116,9 @@ export async function deliverAlerts(handle: KeytrailDb, options: DeliveryOptions
       .orderBy('finding_events.id')
       .execute();
 
+    // After a delivery to this channel failed every retry, the rest wait for the next run instead of each
+    // waiting out its own timeouts (a dead webhook would otherwise stall the run for minutes).
+    let down: string | null = null;
     for (const d of due) {
       if (d.status === 'muted') {
         await db.updateTable('alert_deliveries').set({ status: 'muted' }).where('id', '=', d.delivery_id).execute();
@@ -123,7 +126,8 @@ export async function deliverAlerts(handle: KeytrailDb, options: DeliveryOptions
         continue;
       }
       const payload = alertPayload(findingRow(d), d.event);
-      const outcome = await send(channel, payload, retry);
+      const outcome: PostOutcome = down ? { ok: false, attempts: 0, error: `not attempted: ${down}` } : await send(channel, payload, retry);
+      if (!outcome.ok && !down) down = `an earlier delivery to this channel failed in this run (${outcome.error})`;
       const attempts = Number(d.delivery_attempts) + outcome.attempts;
       if (outcome.ok) {
         await db
