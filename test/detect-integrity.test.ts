@@ -49,7 +49,9 @@ describe('audit-gap', () => {
     await runDetections(handle, defaultDetectionSettings());
     const gaps = await queryFindings(handle, { rule: 'audit-gap' });
     expect(gaps.map((g) => g.subject)).toEqual(['device:node-b.log']);
-    expect(gaps[0]!.count).toBe(1);
+    // Evidence: the 20 requests node-a logged while node-b was silent (10:35 … 12:10).
+    expect(gaps[0]!.count).toBe(20);
+    expect(gaps[0]!.request_ids[0]).toBe(uuid('gap-35'));
     expect(gaps[0]!.detail).toContain('audit device node-b.log was silent for 104 minutes (2026-03-02T10:31:00.000Z to 2026-03-02T12:15:00.000Z)');
     expect(gaps[0]!.severity).toBe('high');
 
@@ -60,7 +62,8 @@ describe('audit-gap', () => {
     expect(r.new).toBe(0);
     const again = await queryFindings(handle, { rule: 'audit-gap' });
     expect(again).toHaveLength(1);
-    expect(again[0]!.count).toBe(2);
+    expect(again[0]!.count).toBe(26);
+    expect(again[0]!.detail).toMatch(/^audit device node-b\.log was silent 2 times, longest for 104 minutes/);
   });
 
   it('finds a break in a device batch hash chain', async () => {

@@ -57,30 +57,36 @@ export const rawAuditLogging: Rule = {
     const devices = await ctx.db.selectFrom('devices').selectAll().where('log_raw', '=', 1).execute();
     const out: Evidence[] = [];
     for (const d of devices) {
-      // Batches whose stored bytes differ from the bytes read are the ones keytrail had to redact.
+      // Batches whose stored bytes differ from the bytes read are the ones keytrail had to redact; the
+      // requests in them are the evidence (their secrets reached the device's files in clear).
       const redacted = await ctx.db
         .selectFrom('ingest_batches')
-        .select(['id', 'first_time_key', 'last_time_key', 'line_count'])
+        .select(['id'])
         .where('device', '=', d.name)
         .whereRef('sha256', '!=', 'stored_sha256')
-        .orderBy('id')
         .execute();
-      const detected = d.log_raw_detected_at ? (d.log_raw_detected_at.length === 30 ? d.log_raw_detected_at : dateToTimeKey(new Date(d.log_raw_detected_at))) : null;
-      const base = { subject: `device:${d.name}`, request_id: null } as const;
-      if (redacted.length === 0) {
-        out.push({ ...base, time_key: d.first_time_key ?? detected ?? dateToTimeKey(ctx.now), facts: { lines: null } });
-        continue;
+      const batchIds = redacted.map((b) => b.id);
+      const base = { subject: `device:${d.name}` } as const;
+      for (const part of chunks(batchIds)) {
+        const rows = await ctx.db
+          .selectFrom('audit_copies')
+          .innerJoin('audit_entries', 'audit_entries.id', 'audit_copies.entry_id')
+          .select(['audit_entries.request_id', 'audit_copies.time_key', 'audit_copies.batch_id', 'audit_entries.path'])
+          .where('audit_copies.batch_id', 'in', part)
+          .execute();
+        for (const r of rows) out.push({ ...base, time_key: r.time_key, request_id: r.request_id, path: null, facts: { batch: r.batch_id } });
       }
-      for (const b of redacted) {
-        out.push({ ...base, time_key: b.first_time_key ?? detected ?? dateToTimeKey(ctx.now), facts: { batch: b.id, lines: b.line_count } });
-        if (b.last_time_key && b.last_time_key !== b.first_time_key) out.push({ ...base, time_key: b.last_time_key, facts: { batch: b.id, lines: 0 } });
+      if (out.every((e) => e.subject !== base.subject)) {
+        const detected = d.log_raw_detected_at ? (d.log_raw_detected_at.length === 30 ? d.log_raw_detected_at : dateToTimeKey(new Date(d.log_raw_detected_at))) : null;
+        out.push({ ...base, time_key: d.first_time_key ?? detected ?? dateToTimeKey(ctx.now), request_id: null, facts: {} });
       }
     }
     return out;
   },
   describe(group) {
     const batches = new Set(group.items.map((e) => e.facts?.batch).filter((b) => b !== undefined && b !== null)).size;
-    return `audit device ${group.subject.slice(7)} writes tokens and secrets in clear (log_raw=true)${batches ? `; keytrail redacted ${batches} batch${batches === 1 ? '' : 'es'} before storage` : ''}. Disable log_raw and rotate the credentials in its files.`;
+    const requests = new Set(group.items.map((e) => e.request_id).filter(Boolean)).size;
+    return `audit device ${group.subject.slice(7)} writes tokens and secrets in clear (log_raw=true)${batches ? `; keytrail redacted ${batches} batch${batches === 1 ? '' : 'es'} (${requests} request${requests === 1 ? '' : 's'}) before storage` : ''}. Disable log_raw and rotate the credentials in its files.`;
   },
 };
 
@@ -150,12 +156,23 @@ export const auditGap: Rule = {
             // Trailing silence: the device stopped while others went on logging.
             if (!othersLoggedBetween(device, from, to)) continue;
           } else if (!othersLoggedBetween(device, from, to)) continue;
-          out.push({
-            subject: `device:${device}`,
-            time_key: dateToTimeKey(new Date(from + 60_000)),
-            request_id: null,
-            facts: { kind: 'silence', from: new Date(from + 60_000).toISOString(), to: new Date(Math.min(to, globalLast + 60_000)).toISOString(), ms: silent, trailing: i + 1 === ends.length - 1 },
-          });
+          const facts = { kind: 'silence', from: new Date(from + 60_000).toISOString(), to: new Date(Math.min(to, globalLast + 60_000)).toISOString(), ms: silent, trailing: i + 1 === ends.length - 1 };
+          // The evidence: what the other devices logged while this one was silent.
+          const logged = await ctx.db
+            .selectFrom('audit_entries')
+            .select(['request_id', 'time_key'])
+            .where('time_key', '>=', dateToTimeKey(new Date(from + 60_000)))
+            .where('time_key', '<', dateToTimeKey(new Date(to)))
+            .where('request_id', 'is not', null)
+            .orderBy('time_key')
+            .execute();
+          const seen = new Set<string>();
+          for (const r of logged) {
+            if (seen.has(r.request_id!)) continue;
+            seen.add(r.request_id!);
+            out.push({ subject: `device:${device}`, time_key: r.time_key, request_id: r.request_id, facts });
+          }
+          if (seen.size === 0) out.push({ subject: `device:${device}`, time_key: dateToTimeKey(new Date(from + 60_000)), request_id: null, facts });
         }
       }
     }
@@ -189,7 +206,7 @@ export const auditGap: Rule = {
     return out;
   },
   describe(group) {
-    const silences = group.items.filter((e) => e.facts?.kind === 'silence');
+    const silences = [...new Map(group.items.filter((e) => e.facts?.kind === 'silence').map((e) => [e.facts!.from as string, e])).values()];
     const breaks = group.items.filter((e) => e.facts?.kind === 'chain');
     const parts: string[] = [];
     if (silences.length) {
