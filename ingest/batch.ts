@@ -86,8 +86,8 @@ export class BatchBuilder {
   ) {
     this.prefix = opts.prefix ? Buffer.from(opts.prefix) : null;
     this.logRaw = opts.logRaw;
-    this.maxLines = opts.maxLines ?? 4000;
-    this.maxBytes = opts.maxBytes ?? 4 * 1024 * 1024;
+    this.maxLines = opts.maxLines ?? 2000;
+    this.maxBytes = opts.maxBytes ?? 2 * 1024 * 1024;
     this.startOffset = startOffset;
     this.endOffset = startOffset;
   }

@@ -124,9 +124,8 @@ export class IngestStore {
     this.sqlite = handle.sqlite;
     const s = this.sqlite;
     // Dedupe probes land anywhere in the request-id index: keep its pages cached (connection-local setting).
-    if ((s.pragma('cache_size', { simple: true }) as number) > -65536 && (s.pragma('cache_size', { simple: true }) as number) < 65536) {
-      s.pragma('cache_size = -65536');
-    }
+    const cache = s.pragma('cache_size', { simple: true }) as number;
+    if (cache > -32768 && cache < 8192) s.pragma('cache_size = -32768');
     // Fewer, larger WAL checkpoints while batches stream in.
     s.pragma('wal_autocheckpoint = 8192');
     this.insertEntry = positional(

@@ -34,7 +34,7 @@ export interface VaultIngestOptions {
   pollMs?: number;
   /** Parse in a worker thread when a file has more than this many new bytes (default 4 MiB; 0 = always). */
   workerThresholdBytes?: number;
-  /** Lines per batch (default 4000). */
+  /** Lines per batch (default 2000; a batch also ends at 2 MiB). */
   batchLines?: number;
   /** Called after each committed batch: bytes consumed so far in this run and the bytes the run expects. */
   onProgress?: (done: number, total: number) => void;

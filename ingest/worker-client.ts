@@ -19,7 +19,9 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
     yield* readFileBatches(path, opts);
     return;
   }
-  const worker = new Worker(WORKER_URL, { workerData: { path, opts } });
+  // A small young generation keeps the parser's short-lived garbage from inflating RSS; the old generation
+  // stays large enough for a 16 MiB line.
+  const worker = new Worker(WORKER_URL, { workerData: { path, opts }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } });
   const queue: (ReadEvent | { kind: 'error'; message: string })[] = [];
   let notify: (() => void) | null = null;
   let exited = false;

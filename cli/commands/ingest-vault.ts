@@ -89,7 +89,7 @@ export function registerIngestVault(parent: Command): void {
           }
           if (paths.length === 0) throw new UsageError('ingest vault needs at least one file or directory (or --listen)');
           const handle = await ctx.openDb();
-          const bar = progressBar(ctx.options.quiet);
+          const bar = progressBar(ctx.options.quiet || opts.follow);
           const summary = await ingestVaultFiles(handle, paths, {
             device: opts.device,
             prefix: opts.device ? prefixes[opts.device] : undefined,

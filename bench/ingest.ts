@@ -1,0 +1,110 @@
+/**
+ * `npm run bench -- ingest [--scale LINES]`: keytrail's Vault audit ingest against a bare single-threaded
+ * `readline` + `JSON.parse` loop over the same generated file, in the same run. Reports lines/s of both and
+ * their ratio (target ≥ 0.5), the peak RSS of the ingest process (target ≤ 300 MB whatever the size) and the
+ * database bytes per audit line against the log bytes per line (target: database no larger than the log).
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { machineLine, type BenchOptions } from './run.js';
+import { writeAuditFile } from './gen-audit.js';
+
+const CLI = resolve(import.meta.dirname, '../cli/main.js');
+
+async function bareLoop(file: string): Promise<{ lines: number; seconds: number }> {
+  const t0 = performance.now();
+  let lines = 0;
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of rl) {
+    JSON.parse(line);
+    lines++;
+  }
+  return { lines, seconds: (performance.now() - t0) / 1000 };
+}
+
+interface IngestRun {
+  summary: Record<string, number>;
+  seconds: number;
+  maxRssBytes: number;
+}
+
+/** Runs the real CLI in a child process; its peak RSS (all threads) is reported by an exit hook. */
+function ingestRun(file: string, db: string, probe: string): Promise<IngestRun> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--import', pathToFileURL(probe).href, CLI, '--db', db, '--quiet', 'ingest', 'vault', file, '--format', 'json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) return reject(new Error(`ingest exited ${code}: ${err}`));
+      const rss = /MAXRSS_KB (\d+)/.exec(err);
+      resolvePromise({ summary: JSON.parse(out) as Record<string, number>, seconds, maxRssBytes: rss ? Number(rss[1]) * 1024 : NaN });
+    });
+  });
+}
+
+function fileSize(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
+}
+
+export async function run(opts: BenchOptions): Promise<void> {
+  const lines = opts.scale;
+  const file = join(opts.dataDir, `ingest-audit-${lines}.log`);
+  if (!existsSync(file)) {
+    process.stderr.write(`bench ingest: generating ${lines} audit lines…\n`);
+    await writeAuditFile(file, { lines, seed: 42 });
+  }
+  const logBytes = statSync(file).size;
+  const probe = join(opts.dataDir, 'maxrss-probe.mjs');
+  writeFileSync(probe, "process.on('exit', () => process.stderr.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'));\n");
+  const db = join(opts.dataDir, 'ingest-bench.db');
+  for (const suffix of ['', '-wal', '-shm', '.key']) rmSync(db + suffix, { force: true });
+
+  process.stderr.write('bench ingest: bare readline + JSON.parse loop…\n');
+  const bareBefore = await bareLoop(file);
+  process.stderr.write('bench ingest: keytrail ingest vault…\n');
+  const kt = await ingestRun(file, db, probe);
+  process.stderr.write('bench ingest: bare loop again…\n');
+  const bareAfter = await bareLoop(file);
+  const dbBytes = fileSize(db) + fileSize(`${db}-wal`);
+
+  const bareRate = (bareBefore.lines / bareBefore.seconds + bareAfter.lines / bareAfter.seconds) / 2;
+  const ktRate = kt.summary.lines! / kt.seconds;
+  const ratio = ktRate / bareRate;
+  const rssMb = kt.maxRssBytes / 2 ** 20;
+  const logPerLine = logBytes / lines;
+  const dbPerLine = dbBytes / lines;
+  const ok = (b: boolean) => (b ? 'met' : '**not met**');
+  const md = [
+    '## ingest (Vault audit files)',
+    '',
+    `Generated file: ${lines.toLocaleString('en')} lines, ${(logBytes / 2 ** 20).toFixed(1)} MiB (${logPerLine.toFixed(0)} bytes/line;`,
+    'JWT logins with claim-mapped metadata, KV v2 reads, dynamic database credentials with lease ids, revoke-self; HMAC strings).',
+    `Command: \`npm run bench -- ingest --scale ${lines}\` (keytrail = \`keytrail ingest vault FILE\` in a child process, end to end`,
+    'including start-up and migrations; the bare loop runs in the bench process before and after it).',
+    '',
+    '| measure | value | target | |',
+    '| --- | --- | --- | --- |',
+    `| keytrail ingest | ${Math.round(ktRate).toLocaleString('en')} lines/s (${kt.seconds.toFixed(1)} s) | | |`,
+    `| bare readline + JSON.parse | ${Math.round(bareRate).toLocaleString('en')} lines/s (${bareBefore.seconds.toFixed(1)} s before, ${bareAfter.seconds.toFixed(1)} s after) | | |`,
+    `| ratio keytrail / bare | ${ratio.toFixed(2)} | ≥ 0.5 | ${ok(ratio >= 0.5)} |`,
+    `| peak RSS of the ingest process | ${rssMb.toFixed(0)} MB | ≤ 300 MB | ${ok(rssMb <= 300)} |`,
+    `| database bytes per audit line | ${dbPerLine.toFixed(0)} (log: ${logPerLine.toFixed(0)}; db/log ${(dbBytes / logBytes).toFixed(2)}) | ≤ log | ${ok(dbBytes <= logBytes)} |`,
+    '',
+    `Summary: \`${JSON.stringify(kt.summary)}\``,
+    '',
+    `Machine: ${machineLine()} (shared with other jobs: load varies, so compare the ratio, not absolute rates).`,
+    '',
+  ].join('\n');
+  writeFileSync(join(opts.resultsDir, 'ingest.md'), md);
+  process.stdout.write(md);
+}
