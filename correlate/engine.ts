@@ -17,7 +17,7 @@ import { GitlabView } from './gitlab-view.js';
 import { leaseTtlFor, settingsFingerprint, type CorrelateSettings } from './settings.js';
 import { addSeconds, isoOf, keyOf, minKey } from './times.js';
 import { TokenStore, type TokenRow } from './tokens.js';
-import { decideHeuristic, verifyAgainstGitlab, type Attribution, type Verified } from './verify.js';
+import { decideHeuristic, verifyAgainstGitlab, type Attribution, type HeuristicDecision, type Verified } from './verify.js';
 import { ViewLoader, allCopies, classifyPath, earliestCopy, mainEntry, succeeded, type CopyRow, type RequestView } from './view.js';
 
 export interface CorrelateSummary {
@@ -198,6 +198,7 @@ class Run {
   private prefixEvents: EventRow[] | null = null;
   /** Requests of tokens merged away in this chunk: their rows follow the kept token. */
   private mergedRequests: string[] = [];
+  private readonly heuristicMemo = new Map<string, HeuristicDecision>();
 
   constructor(
     private readonly sqlite: Database.Database,
@@ -603,12 +604,14 @@ class Run {
         attribution = 'claims';
         jobId = claims.job_id;
       } else {
-        const d = decideHeuristic(
-          { role: tok.role, loginKey: tok.issued_time_key, displayName: tok.display_name, authMount: tok.auth_mount, remoteAddress: tok.issued_remote_address },
-          this.settings.roles,
-          this.gitlab,
-          this.settings.clockSkewSeconds,
-        );
+        const input = { role: tok.role, loginKey: tok.issued_time_key, displayName: tok.display_name, authMount: tok.auth_mount, remoteAddress: tok.issued_remote_address };
+        // GitLab data does not change during a run: a token used in many chunks is decided once.
+        const memoKey = JSON.stringify(input);
+        let d = this.heuristicMemo.get(memoKey);
+        if (!d) {
+          d = decideHeuristic(input, this.settings.roles, this.gitlab, this.settings.clockSkewSeconds);
+          this.heuristicMemo.set(memoKey, d);
+        }
         evidence = d.evidence;
         if (d.jobId !== null) {
           attribution = 'heuristic';

@@ -70,9 +70,7 @@ export class GitlabView {
       projectByPath: sqlite.prepare('SELECT id, path_with_namespace AS path, forked_from_project_id FROM gitlab_projects WHERE path_with_namespace = ?'),
       pipelineSource: sqlite.prepare('SELECT source FROM gitlab_pipelines WHERE id = ?'),
       lookup: sqlite.prepare('SELECT status FROM gitlab_job_lookups WHERE job_id = ?'),
-      running: sqlite.prepare(
-        `SELECT ${JOB_COLUMNS} FROM gitlab_jobs WHERE project_id = ? AND started_at >= ? AND started_at <= ? ORDER BY id`,
-      ),
+      projectJobs: sqlite.prepare(`SELECT ${JOB_COLUMNS} FROM gitlab_jobs WHERE project_id = ? AND started_at IS NOT NULL`),
       users: sqlite.prepare('SELECT DISTINCT user_login FROM gitlab_jobs WHERE user_login IS NOT NULL'),
     };
   }
@@ -126,12 +124,35 @@ export class GitlabView {
     return s;
   }
 
+  private readonly projectJobs = new Map<number, JobFacts[]>();
+
   /**
-   * Jobs of a project that started in [fromIso, untilIso] (a coarse, index-friendly window; the caller keeps
-   * those running at the instant it cares about).
+   * Jobs of a project that started in [fromKey, untilKey] (time keys), from a per-run cache of the project's
+   * started jobs sorted by start (one query per project per run, then a binary search per login).
    */
-  jobsStartedBetween(projectId: number, fromIso: string, untilIso: string): JobFacts[] {
-    return (this.stmts.running.all(projectId, fromIso, untilIso) as JobRow[]).map(toFacts);
+  jobsStartedInKeys(projectId: number, fromKey: string, untilKey: string): JobFacts[] {
+    let jobs = this.projectJobs.get(projectId);
+    if (!jobs) {
+      jobs = (this.stmts.projectJobs.all(projectId) as JobRow[])
+        .map((r) => {
+          let j = this.jobs.get(r.id);
+          if (!j) this.jobs.set(r.id, (j = toFacts(r)));
+          return j;
+        })
+        .filter((j) => j.start_key !== null)
+        .sort((a, b) => (a.start_key! < b.start_key! ? -1 : a.start_key! > b.start_key! ? 1 : a.id - b.id));
+      this.projectJobs.set(projectId, jobs);
+    }
+    let lo = 0;
+    let hi = jobs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (jobs[mid]!.start_key! < fromKey) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: JobFacts[] = [];
+    for (let i = lo; i < jobs.length && jobs[i]!.start_key! <= untilKey; i++) out.push(jobs[i]!);
+    return out.sort((a, b) => a.id - b.id);
   }
 
   isGitlabUser(login: string): boolean {

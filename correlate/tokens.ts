@@ -165,7 +165,8 @@ export class TokenStore {
 
   create(): TokenRow {
     const id = Number(this.stmts.insert.run().lastInsertRowid);
-    const row = this.stmts.row.get(id) as TokenRow;
+    const row = Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, null])) as unknown as TokenRow;
+    Object.assign(row, { id, attribution: 'none', orphan: 0, request_count: 0, end_inferred: 0 });
     this.rows.set(id, row);
     return row;
   }

@@ -132,11 +132,11 @@ export function decideHeuristic(
   if (!project) return { jobId: null, evidence: { ...base, candidates: 0, reason: 'project not synced from GitLab' } };
   const lo = addSeconds(input.loginKey, -skewSeconds);
   const hi = addSeconds(input.loginKey, skewSeconds);
-  const coarseFrom = new Date(Date.parse(`${lo.slice(0, 19)}Z`) - 7 * 86_400_000).toISOString();
-  const coarseTo = new Date(Date.parse(`${hi.slice(0, 19)}Z`) + 1000).toISOString();
+  // A job running at the login started at most two days before it (GitLab job timeouts are far shorter).
+  const coarseFrom = addSeconds(lo, -2 * 86_400);
   let candidates = gitlab
-    .jobsStartedBetween(project.id, coarseFrom, coarseTo)
-    .filter((j) => j.start_key !== null && j.start_key <= hi && (j.finished_key === null || j.finished_key >= lo));
+    .jobsStartedInKeys(project.id, coarseFrom, hi)
+    .filter((j) => j.finished_key === null || j.finished_key >= lo);
   const running = candidates.length;
   const narrowedBy: string[] = [];
   const user = userFromDisplayName(input.displayName, input.authMount);
