@@ -126,6 +126,7 @@ export class RuleContext {
   private projectCache: Map<number, string> | undefined;
   private tokenCache = new Map<number, TokenRow | null>();
   private secretPaths: string[] | undefined;
+  private accessCache = new Map<string, Promise<AccessRow[]>>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -153,8 +154,18 @@ export class RuleContext {
     return this.secretPaths;
   }
 
-  /** Successful secret accesses to the given paths, ordered by time. */
-  async secretAccessesTo(paths: string[]): Promise<AccessRow[]> {
+  /** Successful secret accesses to the given paths, ordered by time (memoised: rules share path sets). */
+  secretAccessesTo(paths: string[]): Promise<AccessRow[]> {
+    const key = [...paths].sort().join('\u0000');
+    let p = this.accessCache.get(key);
+    if (!p) {
+      p = this.loadSecretAccesses(paths);
+      this.accessCache.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadSecretAccesses(paths: string[]): Promise<AccessRow[]> {
     const out: AccessRow[] = [];
     for (const part of chunks(paths)) {
       const rows = await this.db
