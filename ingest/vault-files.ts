@@ -5,6 +5,7 @@
  * scan as the ground truth) until the signal aborts.
  */
 import { watchTargets } from './watch.js';
+import picomatch from 'picomatch';
 import type { KeytrailDb } from '../db/index.js';
 import { KeytrailError } from '../db/errors.js';
 import { deviceNameFor, expandInputs, readFileHead } from './files.js';
@@ -26,6 +27,8 @@ export interface VaultIngestOptions {
   prefix?: string;
   /** Prefix per device name (config `vault.devices[].prefix`), used when `prefix` is not given. */
   prefixes?: Record<string, string>;
+  /** Configured devices (`vault.devices`): a file matching a device's `paths` globs gets that device's prefix. */
+  configuredDevices?: { name: string; paths: string[]; prefix?: string }[];
   logger?: IngestLogger;
   follow?: boolean;
   /** Stops following (and a one-shot run) after the batch being committed. */
@@ -74,8 +77,12 @@ export class VaultFileIngester {
     return this.filesWithBytes.size;
   }
 
-  private prefixFor(device: string): string | null {
-    return this.opts.prefix ?? this.opts.prefixes?.[device] ?? null;
+  private prefixFor(device: string, path: string): string | null {
+    if (this.opts.prefix !== undefined) return this.opts.prefix;
+    const byName = this.opts.prefixes?.[device] ?? this.opts.configuredDevices?.find((d) => d.name === device)?.prefix;
+    if (byName !== undefined) return byName;
+    const byPath = this.opts.configuredDevices?.find((d) => d.prefix !== undefined && d.paths.some((g) => picomatch(g, { dot: true })(path)));
+    return byPath?.prefix ?? null;
   }
 
   /** One pass over the inputs: reads what is new in every file. */
@@ -112,7 +119,7 @@ export class VaultFileIngester {
       {
         start,
         gzip,
-        prefix: this.prefixFor(device),
+        prefix: this.prefixFor(device, path),
         logRaw: this.store.deviceIsLogRaw(device),
         keyPath: this.keyPath,
         maxLines: this.opts.batchLines,

@@ -188,11 +188,18 @@ describe('ingest vault: files, rotation and restarts', () => {
   it('strips a configured device prefix and noise before the first {', async () => {
     const { dir, db } = scenario();
     const ls = gen(4, 7);
-    writeFileSync(join(dir, 'keytrail.yaml'), 'vault:\n  devices:\n    - name: prefixed\n      paths: ["audit.log"]\n      prefix: "AUDIT{1} "\n');
+    writeFileSync(
+      join(dir, 'keytrail.yaml'),
+      'vault:\n  devices:\n    - name: prefixed\n      paths: ["audit.log"]\n      prefix: "AUDIT{1} "\n    - name: node2\n      paths: ["node2-*.log"]\n      prefix: "n2{x} "\n',
+    );
     const log = join(dir, 'audit.log');
     writeFileSync(log, ls.slice(0, 2).map((l) => `AUDIT{1} ${l}\n`).join(''));
     const s = await ingestVault(db, [log, '--device', 'prefixed'], ['--config', join(dir, 'keytrail.yaml')]);
     expect(s).toMatchObject({ stored: 2, quarantined: 0 });
+    // Without --device, a file matching a configured device's paths gets that device's prefix.
+    const n2 = join(dir, 'node2-audit.log');
+    writeFileSync(n2, lines({ lines: 2, seed: 70 }).map((l) => `n2{x} ${l}\n`).join(''));
+    expect(await ingestVault(db, [n2], ['--config', join(dir, 'keytrail.yaml')])).toMatchObject({ stored: 2, quarantined: 0 });
     const noisy = join(dir, 'stdout.log');
     writeFileSync(noisy, ls.slice(2).map((l) => `2026-03-02T08:00:00.000Z vault[42]: ${l}\n`).join('') + '2026-03-02T08:00:01.000Z [INFO]  core: post-unseal setup complete\n');
     const s2 = await ingestVault(db, [noisy]);

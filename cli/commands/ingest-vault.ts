@@ -94,6 +94,7 @@ export function registerIngestVault(parent: Command): void {
             device: opts.device,
             prefix: opts.device ? prefixes[opts.device] : undefined,
             prefixes,
+            configuredDevices: config.vault.devices,
             follow: opts.follow,
             signal: stopper.signal,
             logger: ctx.logger,
