@@ -45,12 +45,29 @@ export interface SimulateResult {
 /** The simulated period starts on a fixed Monday, whatever the wall clock says. */
 export const SIM_START = Date.UTC(2026, 2, 2) * 1000;
 /** Measured average audit lines per job (both devices, request + response), used by --scale. */
-const LINES_PER_JOB = 13;
+const LINES_PER_JOB = 8;
+const HUMAN_LINES_PER_WEEKDAY = 120;
 
 const PIPELINE_KINDS: [string, number][] = [
   ['push-feature', 0.35], ['push-main', 0.15], ['mr', 0.3], ['fork-mr', 0.03], ['tag', 0.05], ['web', 0.05], ['api', 0.07],
 ];
 const KIND_JOBS: Record<string, number> = { 'push-feature': 4, 'push-main': 7, mr: 3, 'fork-mr': 2, tag: 2, web: 2, api: 1 };
+
+/**
+ * Jobs per weekday that give about `lines` audit lines: weekends run the nightly schedules and 15% of the
+ * weekday load; people add a roughly fixed number of lines per weekday.
+ */
+function jobsPerDayForScale(lines: number, days: number, nProjects: number): number {
+  let weekdays = 0;
+  for (let d = 0; d < days; d++) {
+    const wd = new Date(SIM_START / 1000 + d * 86_400_000).getUTCDay();
+    if (wd !== 0 && wd !== 6) weekdays++;
+  }
+  const weekend = days - weekdays;
+  const nightly = nProjects * 2;
+  const jobs = Math.max(0, lines - weekdays * HUMAN_LINES_PER_WEEKDAY) / LINES_PER_JOB;
+  return Math.max(nightly + 1, Math.round((jobs - weekend * 0.85 * nightly) / (weekdays + 0.15 * weekend)));
+}
 
 /** Writes a whole simulated organisation into `outDir` (see CONTRACT.md `simulate`). */
 export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
@@ -58,10 +75,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const days = Math.max(1, opts.days ?? 7);
   const nProjects = Math.max(2, opts.projects ?? 8);
   const anomaliesOn = (opts.anomalies ?? 'all') === 'all';
-  const humanLinesPerDay = 8 * 10 * 4;
-  const jobsPerDay = opts.scale
-    ? Math.max(4, Math.round((opts.scale / days - humanLinesPerDay) / LINES_PER_JOB))
-    : Math.max(1, opts.jobsPerDay ?? 60);
+  const jobsPerDay = opts.scale ? jobsPerDayForScale(opts.scale, days, nProjects) : Math.max(1, opts.jobsPerDay ?? 60);
   const out = opts.outDir;
   rmSync(join(out, 'gitlab'), { recursive: true, force: true });
   rmSync(join(out, 'vault'), { recursive: true, force: true });

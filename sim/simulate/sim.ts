@@ -84,7 +84,9 @@ export class Sim {
   }
 
   time(us: number): SimTime {
-    return { us: Math.round(us), ns: this.rngVault.chance(0.1) ? 0 : this.rngVault.int(0, 999) };
+    // Recipes schedule on whole seconds; real arrivals are not.
+    const jitter = us % SECOND_US === 0 ? this.rngVault.int(1, 999_999) : 0;
+    return { us: Math.round(us) + jitter, ns: this.rngVault.chance(0.1) ? 0 : this.rngVault.int(0, 999) };
   }
 
   requestId(): string {
@@ -411,7 +413,9 @@ export class Sim {
     if (o.dbRole) {
       const d = this.dbCreds({ us: t, token: tok, role: o.dbRole, ip, port, jobId: job.id, ...(headers ? { headers } : {}) });
       lease = d.leaseId;
-      t += d.req.lat;
+      t += d.req.lat + r.int(100_000, 2_000_000);
+      const kv = this.call({ us: t, token: tok, mount: this.org.mounts.kv, op: 'read', path: o.kvPath, ip, port, jobId: job.id, respData: this.kvData(o.kvPath), ...(headers ? { headers } : {}) });
+      t += kv.lat;
     } else {
       this.call({ us: t, token: tok, mount: this.org.mounts.kv, op: 'read', path: o.kvPath, ip, port, jobId: job.id, respData: this.kvData(o.kvPath), ...(headers ? { headers } : {}) });
     }
@@ -562,7 +566,10 @@ export function defaultJobVault(sim: Sim, job: JobRec, spec: PipelineSpec): void
   const revokes = job.status === 'success' ? r.chance(0.88) : job.status === 'failed' ? r.chance(0.5) : false;
   switch (job.name) {
     case 'build':
-      if (r.chance(0.5)) sim.runnerSecret(job, p.roles.ci, claims, secretsAt, kvPath(p, 'ci', 'registry'), job.sourceIp);
+      sim.runnerSecret(job, p.roles.ci, claims, secretsAt, kvPath(p, 'ci', 'registry'), job.sourceIp);
+      break;
+    case 'unit-tests':
+      if (r.chance(0.5)) sim.runnerSecret(job, p.roles.ci, claims, secretsAt, kvPath(p, 'staging', 'api-key'), job.sourceIp);
       break;
     case 'integration-tests':
       sim.scriptedFlow(job, p.roles.ci, claims, { dbRole: p.hasDb ? `${p.slug}-ci` : null, kvPath: kvPath(p, 'staging', 'db'), revoke: revokes, headers: p.correlationHeader });
