@@ -16,8 +16,14 @@ let gitlab: FakeGitlab;
 let token: string;
 let configPath: string;
 
-function writeConfig(name: string, edit: (c: Record<string, any>) => void): string {
-  const config = parse(readFileSync(join(tmp.dir, 'sim', 'keytrail.yaml'), 'utf8')) as Record<string, any>;
+/** The parts of the simulated keytrail.yaml the tests change. */
+interface EditableConfig {
+  gitlab: { url?: string };
+  report?: Record<string, unknown>;
+}
+
+function writeConfig(name: string, edit: (c: EditableConfig) => void): string {
+  const config = parse(readFileSync(join(tmp.dir, 'sim', 'keytrail.yaml'), 'utf8')) as EditableConfig;
   edit(config);
   const path = join(tmp.dir, 'sim', name);
   writeFileSync(path, stringify(config));
