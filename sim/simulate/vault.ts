@@ -174,8 +174,8 @@ function requestBlock(dev: Device, r: VaultReq, forResponse: boolean): Record<st
   q.namespace = { id: 'root' };
   q.operation = r.op;
   q.path = r.path;
-  q.remote_address = r.remote;
-  q.remote_port = r.port;
+  if (r.remote) q.remote_address = r.remote;
+  if (r.port) q.remote_port = r.port;
   return q;
 }
 
