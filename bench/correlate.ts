@@ -33,7 +33,13 @@ export async function prepareSimulation(opts: BenchOptions): Promise<PreparedDat
   if (!existsSync(marker)) {
     rmSync(simDir, { recursive: true, force: true });
     mkdirSync(simDir, { recursive: true });
-    const result = await simulate({ outDir: simDir, seed: 7, scale: opts.scale, anomalies: 'all' });
+    let result = await simulate({ outDir: simDir, seed: 7, scale: opts.scale, anomalies: 'all' });
+    // The simulator's --scale is approximate: when it falls well short, ask once more for proportionally more.
+    if (result.lines < opts.scale * 0.8) {
+      rmSync(simDir, { recursive: true, force: true });
+      mkdirSync(simDir, { recursive: true });
+      result = await simulate({ outDir: simDir, seed: 7, scale: Math.round((opts.scale * opts.scale) / Math.max(1, result.lines)), anomalies: 'all' });
+    }
     writeFileSync(marker, JSON.stringify({ lines: result.lines }));
   }
   const lines = (JSON.parse(readFileSync(marker, 'utf8')) as { lines: number }).lines;
@@ -135,6 +141,7 @@ export async function run(opts: BenchOptions): Promise<void> {
       '',
     ];
     writeFileSync(join(opts.resultsDir, 'correlate.md'), lines.join('\n'));
+    writeFileSync(join(opts.dataDir, 'correlate.db.scale'), String(opts.scale));
     process.stderr.write(lines.join('\n'));
   } finally {
     await handle.close();

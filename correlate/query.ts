@@ -4,6 +4,7 @@
  * indexes serve in order; rows stream from better-sqlite3's iterator so long listings use flat memory.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { KeytrailDb } from '../db/connection.js';
 import type { Database } from '../db/schema/index.js';
 import { dayRange } from '../db/time.js';
@@ -220,10 +221,26 @@ async function resolveProject(db: Kysely<Database>, project: string | number): P
   return ref ? { id: ref.project_id } : { path: text };
 }
 
+/** Prepared statements by SQL text, per connection: the same query shape is compiled by SQLite once. */
+type Statement = BetterSqlite3.Statement<unknown[]>;
+const statements = new WeakMap<object, Map<string, Statement>>();
+
+function prepared(handle: KeytrailDb, text: string): Statement {
+  let cache = statements.get(handle.sqlite);
+  if (!cache) statements.set(handle.sqlite, (cache = new Map()));
+  let stmt = cache.get(text);
+  if (!stmt) {
+    if (cache.size > 200) cache.clear();
+    stmt = handle.sqlite.prepare<unknown[]>(text);
+    cache.set(text, stmt);
+  }
+  return stmt;
+}
+
 /** Streams the rows of a compiled Kysely query through better-sqlite3 (no buffering of the whole answer). */
 function* iterate<T>(handle: KeytrailDb, query: { compile(): { sql: string; parameters: readonly unknown[] } }): Generator<T> {
   const compiled = query.compile();
-  yield* handle.sqlite.prepare(compiled.sql).iterate(...(compiled.parameters as unknown[])) as Iterable<T>;
+  yield* prepared(handle, compiled.sql).iterate(...(compiled.parameters as unknown[])) as Iterable<T>;
 }
 
 function* limited<T>(rows: Iterable<T>, keep: (r: T) => boolean, limit: number | undefined): Generator<T> {
