@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir } from './helpers/cli.js';
 import { buildOrg } from './fixtures/detect/org.js';
@@ -57,7 +57,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts?token=s3cret`;
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   for (const res of hanging) res.destroy();
@@ -90,7 +90,7 @@ describe('keytrail alerts / query findings / findings', () => {
     expect(r.stderr.match(/alert delivery failed/g)?.length).toBe(1);
     expect(r.stderr).toContain(`"failed":${firstLines.length}`);
     expect(r.stderr).toMatch(/no answer from http:\/\/127\.0\.0\.1:\d+\/alerts within 300 ms/);
-  }, 60_000);
+  }, 150_000);
 
   it('the next run retries only the webhook; stdout prints nothing; exit 3 for the high findings delivered', async () => {
     mode = 'ok';
@@ -104,7 +104,20 @@ describe('keytrail alerts / query findings / findings', () => {
     const table = await cli('alerts');
     expect(table.stdout).toBe('No new findings.\n');
     expect(table.code).toBe(0);
-  }, 60_000);
+  }, 150_000);
+
+  it('alerts refuses to run while a nightly run holds the lock (exit 1)', async () => {
+    const lock = `${db}.lock`;
+    writeFileSync(lock, `${process.pid}\n`);
+    try {
+      const r = await cli('alerts', '--format', 'json');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('another run is in progress');
+      expect(r.stdout).toBe('');
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }, 150_000);
 
   it('query findings has exactly the contract fields and filters', async () => {
     const r = await cli('query', 'findings', '--format', 'json');
@@ -128,10 +141,10 @@ describe('keytrail alerts / query findings / findings', () => {
     expect(byProject.every((x) => x.project_id === 102)).toBe(true);
     const prod = JSON.parse((await cli('query', 'findings', '--path', 'kv/data/prod/*', '--severity', 'high', '--format', 'json')).stdout) as Array<Record<string, unknown>>;
     expect(prod.map((x) => x.rule).sort()).toEqual(['unprotected-ref-prod-secret', 'untrusted-pipeline-source', 'untrusted-pipeline-source']);
-    const outside = JSON.parse((await cli('query', 'findings', '--from', '2026-03-03', '--format', 'json')).stdout) as unknown[];
-    expect(outside).toEqual([]);
-    const sunday = JSON.parse((await cli('query', 'findings', '--to', '2026-03-01', '--format', 'json')).stdout) as Array<Record<string, unknown>>;
+    // Sunday only (--from and --to are inclusive UTC days): the Sunday-night findings, nothing of Monday.
+    const sunday = JSON.parse((await cli('query', 'findings', '--from', '2026-03-01', '--to', '2026-03-01', '--format', 'json')).stdout) as Array<Record<string, unknown>>;
     expect(sunday.map((x) => x.rule)).toContain('off-hours-human-access');
+    expect(sunday.every((x) => String(x.first_seen).startsWith('2026-03-01'))).toBe(true);
     const limited = (await cli('query', 'findings', '--limit', '2', '--format', 'ndjson')).stdout.trim().split('\n');
     expect(limited).toHaveLength(2);
     const csv = (await cli('query', 'findings', '--rule', 'token-multi-ip', '--format', 'csv')).stdout.split('\n');
@@ -139,7 +152,7 @@ describe('keytrail alerts / query findings / findings', () => {
     const table = await cli('query', 'findings', '--status', 'muted');
     expect(table.stdout).toContain('carol is on call on Sundays (security@acme.example)');
     expect((await cli('query', 'findings', '--rule', 'nope')).code).toBe(2);
-  }, 60_000);
+  }, 150_000);
 
   it('findings resolve / reopen record triage; new evidence would re-open', async () => {
     const late = JSON.parse((await cli('query', 'findings', '--rule', 'token-used-after-job', '--format', 'json')).stdout) as Array<{ id: number }>;
@@ -164,5 +177,5 @@ describe('keytrail alerts / query findings / findings', () => {
       ['resolve', 'dana', 'revoked the token'],
       ['reopen', 'dana', 'it was used again'],
     ]);
-  }, 60_000);
+  }, 150_000);
 });

@@ -214,6 +214,13 @@ describe('mutes', () => {
     expect(events.map((e) => e.event)).toEqual(['new', 'reopened']);
   });
 
+  it('a mute with a misspelt field or no owner is refused rather than silently muting nothing', async () => {
+    const w = await world();
+    await expect(runDetections(w.handle, settingsWith((s) => (s.detections.mute = [{ ...mute, match: { job: 5001 } }])))).rejects.toThrow(/unknown field "job"/);
+    await expect(runDetections(w.handle, settingsWith((s) => (s.detections.mute = [{ ...mute, owner: '' }])))).rejects.toThrow(/needs rule, reason and owner/);
+    await expect(runDetections(w.handle, settingsWith((s) => (s.detections.mute = [{ ...mute, expires: 'soon' }])))).rejects.toThrow(/expires is not a date/);
+  });
+
   it('an already expired mute never applies', async () => {
     const w = await world();
     await runDetections(w.handle, settingsWith((s) => (s.detections.mute = [{ ...mute, expires: '2026-01-31' }])), { now: new Date('2026-03-05T00:00:00Z') });

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { runAlerts, type AlertChannel, type AlertsResult, type DetectionSettings } from '../../reports/detect/index.js';
 import type { RetryPolicy } from '../../reports/alerts/webhook.js';
 import type { KeytrailDb } from '../../db/connection.js';
+import { acquireRunLock } from '../run/lock.js';
 
 /** The detection part of keytrail.yaml, as reports/ expects it. */
 export function detectionSettings(config: Config): DetectionSettings {
@@ -101,12 +102,19 @@ export function registerAlerts(parent: Command): void {
         if (opts.format !== 'table' && opts.format !== 'json') throw new UsageError(`--format must be table or json (got "${opts.format}")`);
         webhookFormat(opts.webhookFormat, '--webhook-format');
         const config = ctx.config();
-        const handle = await ctx.openDb();
-        const result = await alertsStep(handle, config, {
-          format: opts.format,
-          webhook: opts.webhook ? { url: opts.webhook, format: opts.webhookFormat } : undefined,
-          logger: ctx.logger,
-        });
+        // The run lock: an `alerts` overlapping a nightly `run` could otherwise deliver the same event twice.
+        const lock = acquireRunLock(ctx.dbPath);
+        let result: AlertsResult;
+        try {
+          const handle = await ctx.openDb();
+          result = await alertsStep(handle, config, {
+            format: opts.format,
+            webhook: opts.webhook ? { url: opts.webhook, format: opts.webhookFormat } : undefined,
+            logger: ctx.logger,
+          });
+        } finally {
+          lock.release();
+        }
         const d = result.detection;
         ctx.logger.info(
           { evaluated: d.evaluated, findings: d.findings, new: d.new, reopened: d.reopened, escalated: d.escalated, delivered: result.delivery.delivered, failed: result.delivery.failed, ms: d.duration_ms },

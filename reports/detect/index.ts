@@ -13,7 +13,7 @@ export { runDetections, groupEvidence, type DetectionOptions, type DetectionResu
 export { defaultDetectionSettings, DEFAULT_THRESHOLD, type DetectionSettings, type MuteSetting } from './settings.js';
 export { findingRow, FINDING_FIELDS, type FindingRow, type FindingRecord } from './row.js';
 export { queryFindings, resolveFinding, reopenFinding, findingTriage, type FindingFilters, type ListedFinding, type TriageOptions, type TriageRecord } from './query.js';
-export { muteMatcher, muteExpiry } from './mute.js';
+export { muteMatcher, muteExpiry, validateMutes } from './mute.js';
 export { deliverAlerts, channelId, type AlertChannel, type StdoutChannel, type WebhookChannel, type DeliveryResult } from '../alerts/deliver.js';
 
 export interface AlertsOptions extends DetectionOptions {

@@ -4,7 +4,8 @@
  */
 import picomatch from 'picomatch';
 import type { MuteSetting } from './settings.js';
-import { findingRow, type FindingRecord } from './row.js';
+import { FINDING_FIELDS, findingRow, type FindingRecord } from './row.js';
+import { UsageError } from '../../db/errors.js';
 
 export interface ActiveMute {
   reason: string;
@@ -30,8 +31,24 @@ function matches(glob: string, value: unknown): boolean {
   return text === glob || picomatch.isMatch(text, glob, { dot: true });
 }
 
+/** Rejects a mute that could never match (a misspelt field would silently mute nothing). */
+export function validateMutes(entries: MuteSetting[]): void {
+  for (const [i, m] of entries.entries()) {
+    if (!m || !m.rule || !m.reason || !m.owner) throw new UsageError(`config: detections.mute[${i}] needs rule, reason and owner`);
+    for (const key of Object.keys(m.match ?? {})) {
+      if (!(FINDING_FIELDS as readonly string[]).includes(key)) {
+        throw new UsageError(`config: detections.mute[${i}].match has unknown field "${key}" (finding fields: ${FINDING_FIELDS.join(', ')})`);
+      }
+    }
+    if (m.expires !== undefined && m.expires !== null && String(m.expires) !== '' && muteExpiry(m.expires) === null) {
+      throw new UsageError(`config: detections.mute[${i}].expires is not a date: ${String(m.expires)}`);
+    }
+  }
+}
+
 /** Returns a function giving the first active mute entry for a finding, or null. */
 export function muteMatcher(entries: MuteSetting[], now: Date): (f: FindingRecord) => ActiveMute | null {
+  validateMutes(entries);
   const active = entries.filter((m) => {
     const end = muteExpiry(m.expires);
     return end === null || end >= now.getTime();
