@@ -279,9 +279,9 @@ class Run {
       leasesOfJob: sqlite.prepare('SELECT lease_id FROM leases WHERE job_id = ?'),
       unknownAccesses: sqlite.prepare("SELECT request_id FROM accesses WHERE verified = 'unknown'"),
       pendingTokens: sqlite.prepare(
-        "SELECT id, role FROM tokens WHERE attribution IN ('heuristic', 'none', 'correlation-id') OR verified = 'unknown' OR (job_id IS NOT NULL AND outlived_job IS NULL)",
+        "SELECT id, role, attribution FROM tokens WHERE attribution IN ('heuristic', 'none', 'correlation-id') OR verified = 'unknown' OR (job_id IS NOT NULL AND outlived_job IS NULL)",
       ),
-      pendingLeases: sqlite.prepare('SELECT lease_id FROM leases WHERE job_id IS NULL OR outlived_job IS NULL'),
+      pendingLeases: sqlite.prepare('SELECT lease_id FROM leases WHERE job_id IS NOT NULL AND outlived_job IS NULL'),
       allTokens: sqlite.prepare('SELECT id FROM tokens ORDER BY id'),
       allRequests: sqlite.prepare('SELECT request_id FROM accesses'),
       allLeases: sqlite.prepare('SELECT lease_id FROM leases'),
@@ -928,7 +928,11 @@ class Run {
     const tokens = new Set<number>();
     const leases = new Set<string>();
     for (const r of this.stmts.unknownAccesses.all() as { request_id: string }[]) requests.add(r.request_id);
-    for (const t of this.stmts.pendingTokens.all() as { id: number }[]) tokens.add(t.id);
+    // A token without a job can only gain one from GitLab through a heuristic on a configured role.
+    for (const t of this.stmts.pendingTokens.all() as { id: number; role: string | null; attribution: string }[]) {
+      if (t.attribution === 'none' && (t.role === null || !Object.prototype.hasOwnProperty.call(this.settings.roles, t.role))) continue;
+      tokens.add(t.id);
+    }
     for (const l of this.stmts.pendingLeases.all() as { lease_id: string }[]) leases.add(l.lease_id);
     // Jobs synced again since the last run may have changed (a finish time, a status): their rows follow.
     const changedJobs = previousJobsSynced ? (this.stmts.jobsSyncedAfter.all(previousJobsSynced) as { id: number }[]) : [];
