@@ -28,7 +28,13 @@ export interface AuditFilesTable {
   updated_at: string;
 }
 
-/** One committed batch: its exact bytes (compressed), their hash, chained per device. */
+/**
+ * One committed batch: its exact bytes (compressed), their hash, chained per device. Offsets are decompressed
+ * byte offsets in the source file (for a socket device, in the device's virtual stream). Server-log batches
+ * use the device name `server-log:<file base name>`. Stored bytes differ from the original bytes only for a
+ * redacted log_raw device, an oversized line (its bytes are hashed but not kept) or a torn tail of a gzipped
+ * rotation (stored with a newline); `stored_sha256` is always the hash of gunzip(raw_gzip).
+ */
 export interface IngestBatchesTable {
   id: Generated<number>;
   device: string;
@@ -105,7 +111,11 @@ export interface AuditEntriesTable {
   warnings: string | null;
 }
 
-/** Each device's copy of an entry: its own time and the HMACs of its own salt domain. */
+/**
+ * Each device's copy of an entry: its own time and the HMACs of its own salt domain. For a log_raw device the
+ * token, accessor and data values are keytrail's keyed hash (`keytrail-hmac-sha256:<hex>`, key in `<db>.key`).
+ * `ingest/index.ts` `readCopyRawLine(handle, copyId)` returns the stored line.
+ */
 export interface AuditCopiesTable {
   id: Generated<number>;
   entry_id: number;
