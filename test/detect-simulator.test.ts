@@ -35,7 +35,7 @@ async function pipeline(anomalies: 'all' | 'none'): Promise<{ findings: ListedFi
   try {
     const result = await runNightly(handle, {
       config,
-      logger: createLogger({ quiet: true, db: '' }),
+      logger: createLogger({ quiet: true }),
       alertFormat: 'json',
       write: () => {},
       env: { ...process.env, GITLAB_TOKEN: sim.gitlabToken, GITLAB_OAUTH_TOKEN: undefined },

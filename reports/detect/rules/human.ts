@@ -3,6 +3,18 @@ import type { Evidence, Rule } from '../context.js';
 import { keyMillis, tokenSubject } from '../context.js';
 import { businessHoursMatcher, globMatcher, ownerMatcher } from '../match.js';
 
+/**
+ * Machine credentials that are not CI jobs: AppRole, Kubernetes, cloud IAM, JWT/GitLab mounts and TLS
+ * certificates. A token from one of these is a service, not a person, even when no job explains it.
+ */
+const MACHINE_MOUNT = /^auth\/(approle|kubernetes|k8s|aws|gcp|azure|alicloud|oci|jwt|gitlab|cert|tls)[^/]*\//i;
+
+export function isHumanToken(authMount: string | null, displayName: string | null): boolean {
+  if (authMount && MACHINE_MOUNT.test(authMount)) return false;
+  if (!authMount && displayName && /^(approle|kubernetes|aws|gcp|azure|jwt)(-|$)/i.test(displayName)) return false;
+  return true;
+}
+
 function readerPhrase(e: Evidence): string {
   return (e.facts?.display_name as string | null) ?? 'an unidentified token';
 }
@@ -44,7 +56,7 @@ export const offHoursHumanAccess: Rule = {
     const paths = (await ctx.distinctSecretPaths()).filter(isProd);
     const out: Evidence[] = [];
     for (const r of await ctx.secretAccessesTo(paths)) {
-      if (r.attribution !== 'none') continue;
+      if (r.attribution !== 'none' || !isHumanToken(r.auth_mount, r.display_name)) continue;
       if (inHours(keyMillis(r.time_key))) continue;
       out.push({
         subject: tokenSubject(r.token_accessor, r.token_id) ?? `address:${r.remote_address ?? 'unknown'}`,
