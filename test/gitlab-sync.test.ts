@@ -133,6 +133,15 @@ describe('GitLab sync', () => {
     expect(env.handle.sqlite.prepare('select updated_at from gitlab_pipelines where id = 1000').get()).toEqual({ updated_at: '2026-03-09T00:00:00.000Z' });
   });
 
+  it('gets past more than a page of pipelines updated in the same millisecond', async () => {
+    const env = await setup({ projects: 1, pipelinesPerProject: 5, jobsPerPipeline: 1 });
+    env.server.update((s) => {
+      for (const p of s.pipelines) p.updated_at = '2026-03-03T00:00:00.000Z';
+    });
+    const run = await env.sync({ projects: ['100'], perPage: 2 });
+    expect(run).toMatchObject({ pipelines: 5, jobs: 5, skipped: 0 });
+  });
+
   it('bounds the first backfill with --since', async () => {
     const env = await setup({ projects: 1, pipelinesPerProject: 6, jobsPerPipeline: 1, start: '2026-03-01T23:20:00.000Z' });
     // Pipelines every 10 minutes from 23:20, each updated 2 minutes after creation: 00:02 and 00:12 are after midnight.
