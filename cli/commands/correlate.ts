@@ -27,7 +27,7 @@ export function registerCorrelate(parent: Command): void {
         const handle = await ctx.openDb();
         const started = Date.now();
         const summary = await correlate(handle, settings);
-        ctx.logger.info({ ms: Date.now() - started, requests: summary.requests }, 'correlate done');
+        ctx.logger.debug({ ms: Date.now() - started, requests: summary.requests }, 'correlate done');
         writeSummary({ ...summary }, format);
       }),
     );
