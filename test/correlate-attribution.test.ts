@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { harness, storeGitlab, recordJobNotFound, type Harness } from './fixtures/correlate/harness.js';
 import { buildScenario, GITLAB, ROLES } from './fixtures/correlate/scenario.js';
 
@@ -10,6 +12,17 @@ function detail(row: { verify_detail: string | null }) {
   return row.verify_detail ? (JSON.parse(row.verify_detail) as { contradictions?: { check: string }[]; heuristic?: { candidates: number; narrowed_by: string[] } }) : {};
 }
 
+/** The scenario as a committed JSONL audit file (regenerate with KEYTRAIL_WRITE_FIXTURES=1). */
+const FIXTURE = resolve(import.meta.dirname, 'fixtures/correlate/scenario-audit.jsonl');
+
+describe('committed fixture', () => {
+  it('test/fixtures/correlate/scenario-audit.jsonl is what the scenario builder writes', () => {
+    const text = buildScenario().audit.file('file');
+    if (process.env.KEYTRAIL_WRITE_FIXTURES) writeFileSync(FIXTURE, text);
+    expect(readFileSync(FIXTURE, 'utf8')).toBe(text);
+  });
+});
+
 describe('attribution and verification', () => {
   let h: Harness;
   afterEach(async () => h?.close());
@@ -19,7 +32,7 @@ describe('attribution and verification', () => {
     const s = buildScenario();
     await storeGitlab(h.handle, GITLAB);
     await recordJobNotFound(h.handle, 7777);
-    await h.ingestText('audit.log', s.audit.file('file'), 'file');
+    await h.ingestFile(FIXTURE, 'file');
     const summary = await h.correlate({ roles: ROLES });
     return { s, summary };
   }
