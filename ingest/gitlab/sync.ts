@@ -44,6 +44,8 @@ export interface SyncOptions {
   projects?: (string | number)[];
   /** `--group PATH [--include-subgroups]`. */
   group?: { path: string; includeSubgroups: boolean };
+  /** Several groups (config `gitlab.groups` for `run`); combined with `group` and `projects`. */
+  groups?: { path: string; includeSubgroups: boolean }[];
   /** Bounds the first backfill (a UTC day `YYYY-MM-DD` or an ISO time). */
   since?: string;
   /** Projects synced at once; requests in flight are bounded by the client (default 4). */
@@ -133,10 +135,10 @@ export async function syncGitlab(db: Kysely<Database>, client: GitlabClient, opt
   /** Project ids to sync: the group's projects, or the `--project` references (resolved once, remembered). */
   async function resolveProjects(): Promise<number[]> {
     const ids: number[] = [];
-    if (options.group) {
+    for (const group of [...(options.group ? [options.group] : []), ...(options.groups ?? [])]) {
       let page: number | null = 1;
       while (page !== null) {
-        const res = await client.groupProjects(options.group.path, { includeSubgroups: options.group.includeSubgroups, page, perPage });
+        const res = await client.groupProjects(group.path, { includeSubgroups: group.includeSubgroups, page, perPage });
         const at = syncedAt();
         const rows = res.items.map((p) => projectRow(p, at));
         await upsertProjects(db, rows);
