@@ -8,7 +8,7 @@ import { watchTargets } from './watch.js';
 import picomatch from 'picomatch';
 import type { KeytrailDb } from '../db/index.js';
 import { KeytrailError } from '../db/errors.js';
-import { deviceNameFor, expandInputs, readFileHead } from './files.js';
+import { deviceNameFor, expandInputs, readFileHead, type FileHead } from './files.js';
 import { keyPathFor } from './redact.js';
 import { IngestStore } from './store.js';
 import { batchesFor } from './worker-client.js';
@@ -53,6 +53,16 @@ export interface VaultIngestSummary {
   rate: number;
 }
 
+/** Some files could not be read; the others were ingested (their summary is attached). */
+export class IngestIncompleteError extends KeytrailError {
+  constructor(
+    readonly files: string[],
+    readonly summary: VaultIngestSummary,
+  ) {
+    super(`could not read ${files.join(', ')} (the other files were ingested)`);
+  }
+}
+
 const silent: IngestLogger = { info() {}, warn() {} };
 
 export class VaultFileIngester {
@@ -89,27 +99,45 @@ export class VaultFileIngester {
   async scan(inputs: string[]): Promise<void> {
     const { files, missing } = expandInputs(inputs);
     if (missing.length && !this.opts.follow) throw new KeytrailError(`no such file or directory: ${missing.join(', ')}`);
-    const plans = [];
+    // One plan per content: the same file can be seen twice (copytruncate's copy before the truncation, a
+    // rotation both plain and gzipped); the plain copy is preferred.
+    const byFingerprint = new Map<string, { path: string; head: FileHead; fingerprint: string }>();
     for (const f of files) {
       const head = await readFileHead(f.path).catch(() => null);
       if (!head?.fingerprint) continue;
       const cp = this.store.file(head.fingerprint);
       if (cp?.complete) continue;
       if (f.onlyIfKnown && !cp) continue;
+      const seen = byFingerprint.get(head.fingerprint);
+      if (!seen || (seen.head.gzip && !head.gzip)) byFingerprint.set(head.fingerprint, { path: f.path, head, fingerprint: head.fingerprint });
+    }
+    const plans = [];
+    for (const p of byFingerprint.values()) {
+      const cp = this.store.file(p.fingerprint);
       let start = cp ? Number(cp.offset) : 0;
-      if (!head.gzip && head.size < start) {
-        this.log.warn({ file: f.path, offset: start, size: head.size }, 'file is shorter than its checkpoint (truncated in place): reading it again from the start');
+      if (!p.head.gzip && p.head.size < start) {
+        this.log.warn({ file: p.path, offset: start, size: p.head.size }, 'file is shorter than its checkpoint (truncated in place): reading it again from the start');
         start = 0;
       }
-      if (!head.gzip && head.size === start) continue;
-      plans.push({ path: f.path, head, cp, start, fingerprint: head.fingerprint });
+      if (!p.head.gzip && p.head.size === start) continue;
+      plans.push({ ...p, cp, start });
     }
     this.expected += plans.reduce((n, p) => n + Math.max(0, p.head.size - (p.head.gzip ? 0 : p.start)), 0);
     for (const p of plans) {
       if (this.opts.signal?.aborted) return;
-      await this.readFile(p.path, p.fingerprint, p.head.gzip, p.head.size - p.start, p.start, Number(p.cp?.lines ?? 0));
+      try {
+        await this.readFile(p.path, p.fingerprint, p.head.gzip, p.head.size - p.start, p.start, Number(p.cp?.lines ?? 0));
+      } catch (err) {
+        // One unreadable file (a rotation still being compressed, a corrupt gzip) does not stop the others;
+        // what was committed stays, and the next run or scan resumes from its checkpoint.
+        this.failed.push(p.path);
+        this.log.warn({ file: p.path, error: (err as Error).message }, 'could not read audit file');
+      }
     }
   }
+
+  /** Files that could not be read in this run. */
+  readonly failed: string[] = [];
 
   private async readFile(path: string, fingerprint: string, gzip: boolean, newBytes: number, start: number, lines: number): Promise<void> {
     const device = this.opts.device ?? deviceNameFor(path);
@@ -170,7 +198,11 @@ export async function ingestVaultFiles(handle: KeytrailDb, paths: string[], opts
   const startedAt = performance.now();
   const ing = new VaultFileIngester(handle, opts);
   await ing.scan(paths);
-  if (!opts.follow) return summary(ing, startedAt);
+  if (!opts.follow) {
+    const result = summary(ing, startedAt);
+    if (ing.failed.length) throw new IngestIncompleteError([...new Set(ing.failed)], result);
+    return result;
+  }
   await watchForChanges(watchTargets(paths), opts.pollMs ?? 1000, opts.signal, async () => {
     await ing.scan(paths);
   });

@@ -3,7 +3,7 @@ import cliProgress from 'cli-progress';
 import { runAction } from '../action.js';
 import { UsageError } from '../../db/errors.js';
 import { parseSummaryFormat, writeSummary } from '../output.js';
-import { ingestVaultFiles, startSocketListener } from '../../ingest/index.js';
+import { IngestIncompleteError, ingestVaultFiles, startSocketListener } from '../../ingest/index.js';
 
 interface IngestVaultOptions {
   device?: string;
@@ -99,6 +99,11 @@ export function registerIngestVault(parent: Command): void {
             signal: stopper.signal,
             logger: ctx.logger,
             onProgress: (done, total) => bar.update(done, total),
+          }).catch((err: unknown) => {
+            bar.stop();
+            // Unreadable files: still print what the others yielded, then exit 1.
+            if (err instanceof IngestIncompleteError) writeSummary({ ...err.summary }, format);
+            throw err;
           });
           bar.stop();
           writeSummary({ ...summary }, format);
