@@ -274,7 +274,8 @@ const list: RuleInfo[] = [
     title: 'GitLab contradicts the token claims',
     severity: 'critical',
     subject: 'token accessor',
-    description: "GitLab contradicts a token's claims (job of another project, pipeline, user or ref).",
+    description:
+      "GitLab contradicts a token's claims (job of another project, pipeline, user or ref, or a request before the job started). A request after the job finished is token-used-after-job; an unknown job is job-not-found.",
     remediation: 'Treat the token as forged or misused: revoke it, rotate what it read, and check the role bindings and JWT issuer.',
     soc2: ['CC6.2', 'CC7.2'],
   },
@@ -292,7 +293,8 @@ const list: RuleInfo[] = [
     title: 'Human read a production secret outside business hours',
     severity: 'low',
     subject: 'token accessor',
-    description: 'A person (not a CI job) read a production path outside detections.business_hours.',
+    description:
+      'A person read a production path outside detections.business_hours: a token tied to no job and not from a service login (AppRole, Kubernetes, cloud IAM, JWT, TLS certificate).',
     remediation: 'Confirm the access with the person (on-call, incident); record the reason.',
     soc2: ['CC6.3', 'CC7.2'],
   },
