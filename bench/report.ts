@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
@@ -151,10 +152,10 @@ const t0 = performance.now();
 const r = await writeSoc2Pack(handle, { from: '${FROM}', to: '${TO}', outDir: out, generatedAt: '2026-04-01T00:00:00Z', toolVersion: 'bench' });
 const seconds = (performance.now() - t0) / 1000;
 await handle.close();
-console.log(JSON.stringify({ seconds, rows: r.rowCounts['secret-accesses'], maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ seconds, rows: r.rowCounts['secret-accesses'], maxRssMb: process.resourceUsage().maxRSS / 1024, timings: r.timings }));
 `;
 
-function runChild(script: string, args: string[], dataDir: string, name: string): { seconds: number; rows: number; maxRssMb: number } {
+function runChild(script: string, args: string[], dataDir: string, name: string): { seconds: number; rows: number; maxRssMb: number; timings?: Record<string, number> } {
   const file = join(dataDir, name);
   writeFileSync(file, script);
   const out = execFileSync(process.execPath, [file, ...args], { encoding: 'utf8', cwd: join(DIST, '..'), maxBuffer: 1 << 20 });
@@ -189,7 +190,9 @@ export async function run(opts: BenchOptions): Promise<void> {
     `| report.pdf | ${(pdfBytes / 2 ** 20).toFixed(2)} MB | ≤ 5 MB: ${ok(pdfBytes <= 5 * 2 ** 20)} |`,
     `| populations/secret-accesses.csv / DIR.zip | ${(csvBytes / 2 ** 20).toFixed(0)} MB / ${(zipBytes / 2 ** 20).toFixed(0)} MB | |`,
     '',
-    `Rows in the pack: ${pack.rows.toLocaleString('en-US')} secret accesses. Machine: ${machineLine()}.`,
+    `Rows in the pack: ${pack.rows.toLocaleString('en-US')} secret accesses. Machine: ${machineLine()}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} when it finished (the machine is shared: the ratio is the figure to compare).`,
+    '',
+    'Stages of the pack (ms): ' + Object.entries(pack.timings ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') + '.',
     '',
   ].join('\n');
   writeFileSync(join(opts.resultsDir, 'report.md'), md);

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/index.js';
@@ -118,6 +118,16 @@ describe('report soc2 on an empty period', () => {
     const v = await runCli(['verify', empty, '--public-key', join(tmp.dir, 'signing.pub')]);
     expect(v.stdout).toContain('signature valid');
     expect(v.code).toBe(0);
+  });
+
+  it('refuses to write into a directory holding other files', async () => {
+    const dir = join(tmp.dir, 'notapack');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'thesis.docx'), 'precious');
+    const r = await report('2026-03-01', '2026-03-02', dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('thesis.docx');
+    expect(readFileSync(join(dir, 'thesis.docx'), 'utf8')).toBe('precious');
   });
 
   it('rejects --from after --to as a usage error', async () => {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDetectionSettings, runDetections } from '../reports/detect/index.js';
@@ -111,6 +111,19 @@ describe('report soc2 over real ingest, correlate and detections', () => {
       })!;
       expect(fields[fields.length - 1]).toBe(createHash('sha256').update(line).digest('hex'));
     }
+  });
+
+  it('re-performs the sample and the audit gaps with the sqlite3 shell', () => {
+    const dir = join(tmp.dir, 'reperform');
+    mkdirSync(dir);
+    execFileSync('sqlite3', [join(tmp.dir, 'keytrail.db')], { cwd: dir, input: readFileSync(join(pack, 'queries.sql')) });
+    const sample = readFileSync(join(pack, 'populations', 'sample.csv'), 'utf8').split('\r\n');
+    expect(readFileSync(join(dir, 'sample.csv'), 'utf8').split('\r\n')).toEqual(sample.map((l) => (l ? l.slice(0, l.lastIndexOf(',')) : l)));
+    expect(readFileSync(join(dir, 'secret-accesses.csv'), 'utf8')).toBe(readFileSync(join(pack, 'populations', 'secret-accesses.csv'), 'utf8'));
+    const c = JSON.parse(readFileSync(join(pack, 'completeness.json'), 'utf8'));
+    const gaps = readFileSync(join(dir, 'audit-gaps.csv'), 'utf8').trim().split('\r\n').slice(1);
+    expect(gaps).toHaveLength(1); // the night between the two days
+    expect(gaps).toEqual(c.audit_gaps.map((g: Record<string, unknown>) => [g.device, g.gap_start, g.gap_end, g.minutes].join(',')));
   });
 
   it('verifies', async () => {

@@ -1,22 +1,92 @@
 import type Database from 'better-sqlite3';
+import { timeKeyToMillis } from '../../db/index.js';
 import { recomputeChains, rawLineOfCopy } from './batches.js';
 import type { Completeness, FindingRow, SampleRow, SourcesInfo, Summaries } from './model.js';
 import type { Period } from './period.js';
 import { bindingsFor, SUMMARY_QUERIES, type QueryParams, type SummaryName } from './queries.js';
 
-function summary<T>(sqlite: Database.Database, name: SummaryName, params: QueryParams): T[] {
+/** Milliseconds per summary query (and the chain recomputation), filled in when given. */
+export type Timings = Record<string, number>;
+
+function summary<T>(sqlite: Database.Database, name: SummaryName, params: QueryParams, timings: Timings): T[] {
+  const t0 = performance.now();
   const sql = SUMMARY_QUERIES[name].sql;
-  return sqlite.prepare(sql).all(bindingsFor(sql, params)) as T[];
+  const rows = sqlite.prepare(sql).all(bindingsFor(sql, params)) as T[];
+  timings[`summary:${name}`] = Math.round(performance.now() - t0);
+  return rows;
 }
 
 function ratio(n: number, d: number): number | null {
   return d ? Math.round((n / d) * 10_000) / 10_000 : null;
 }
 
+interface CopyScan {
+  lines: { device: string; day: string; parsed: number; stored: number; duplicates: number }[];
+  coverage: { device: string; first_time_key: string; last_time_key: string; lines: number }[];
+  gaps: { device: string; gap_start: string; gap_end: string; minutes: number }[];
+}
+
+/**
+ * One pass over the period's audit copies (in storage order: no sort of millions of rows) giving what the
+ * lines-per-device-day, device-coverage and audit-gaps queries of queries.sql give. Gaps come from per-minute
+ * buckets holding their first and last time: every silence longer than a minute lies between two consecutive
+ * occupied buckets, so comparing the last line of one with the first of the next finds exactly the gaps the
+ * SQL (LAG over time order) finds, for any threshold of a minute or more.
+ */
+function scanAuditCopies(sqlite: Database.Database, params: QueryParams, timings: Timings): CopyScan {
+  const t0 = performance.now();
+  interface DeviceScan {
+    days: Map<string, { parsed: number; stored: number; duplicates: number }>;
+    first: string;
+    last: string;
+    lines: number;
+    buckets: Map<number, [string, string]>;
+  }
+  const devices = new Map<string, DeviceScan>();
+  const stmt = sqlite.prepare('SELECT device, time_key, duplicate FROM audit_copies WHERE time_key >= ? AND time_key <= ?').raw(true);
+  for (const [device, key, duplicate] of stmt.iterate(params.from_key, params.to_key) as IterableIterator<[string, string, number]>) {
+    let d = devices.get(device);
+    if (!d) devices.set(device, (d = { days: new Map(), first: key, last: key, lines: 0, buckets: new Map() }));
+    const day = key.slice(0, 10);
+    let counts = d.days.get(day);
+    if (!counts) d.days.set(day, (counts = { parsed: 0, stored: 0, duplicates: 0 }));
+    counts.parsed++;
+    if (duplicate) counts.duplicates++;
+    else counts.stored++;
+    d.lines++;
+    if (key < d.first) d.first = key;
+    if (key > d.last) d.last = key;
+    const minute = Math.floor(timeKeyToMillis(key) / 60_000);
+    const b = d.buckets.get(minute);
+    if (!b) d.buckets.set(minute, [key, key]);
+    else {
+      if (key < b[0]) b[0] = key;
+      if (key > b[1]) b[1] = key;
+    }
+  }
+  const out: CopyScan = { lines: [], coverage: [], gaps: [] };
+  const limitMs = params.gap_minutes * 60_000;
+  for (const device of [...devices.keys()].sort()) {
+    const d = devices.get(device)!;
+    for (const day of [...d.days.keys()].sort()) out.lines.push({ device, day, ...d.days.get(day)! });
+    out.coverage.push({ device, first_time_key: d.first, last_time_key: d.last, lines: d.lines });
+    const minutes = [...d.buckets.keys()].sort((a, b) => a - b);
+    for (let i = 1; i < minutes.length; i++) {
+      const start = d.buckets.get(minutes[i - 1]!)![1];
+      const end = d.buckets.get(minutes[i]!)![0];
+      const gapMs = timeKeyToMillis(end) - timeKeyToMillis(start);
+      if (gapMs > limitMs) out.gaps.push({ device, gap_start: start, gap_end: end, minutes: Math.floor(gapMs / 60_000) });
+    }
+  }
+  timings['scan:audit-copies'] = Math.round(performance.now() - t0);
+  return out;
+}
+
 /** The completeness and accuracy figures, from the summary queries and a recomputation of the hash chains. */
-export function collectCompleteness(sqlite: Database.Database, period: Period, params: QueryParams): Completeness {
-  const lines = summary<{ device: string; day: string; parsed: number; stored: number; duplicates: number }>(sqlite, 'lines-per-device-day', params);
-  const quarantined = summary<{ device: string; day: string; reason: string; quarantined: number }>(sqlite, 'quarantined-per-device-day', params);
+export function collectCompleteness(sqlite: Database.Database, period: Period, params: QueryParams, timings: Timings = {}): Completeness {
+  const copies = scanAuditCopies(sqlite, params, timings);
+  const lines = copies.lines;
+  const quarantined = summary<{ device: string; day: string; reason: string; quarantined: number }>(sqlite, 'quarantined-per-device-day', params, timings);
   const perKey = new Map<string, Completeness['per_device_day'][number]>();
   const row = (device: string, day: string) => {
     const key = `${device}\u0000${day}`;
@@ -42,23 +112,23 @@ export function collectCompleteness(sqlite: Database.Database, period: Period, p
     (t, r) => ({ lines_read: t.lines_read + r.lines_read, stored: t.stored + r.stored, duplicates: t.duplicates + r.duplicates, quarantined: t.quarantined + r.quarantined }),
     { lines_read: 0, stored: 0, duplicates: 0, quarantined: 0 },
   );
-  const pairingRows = summary<{ pairing: string; requests: number }>(sqlite, 'pairing', params);
+  const pairingRows = summary<{ pairing: string; requests: number }>(sqlite, 'pairing', params, timings);
   const pairCount = (p: string) => pairingRows.find((r) => r.pairing === p)?.requests ?? 0;
   const total = pairingRows.reduce((n, r) => n + r.requests, 0);
-  const claimed = summary<{ claimed_jobs: number; found_in_gitlab: number }>(sqlite, 'claimed-jobs', params)[0] ?? { claimed_jobs: 0, found_in_gitlab: 0 };
+  const claimed = summary<{ claimed_jobs: number; found_in_gitlab: number }>(sqlite, 'claimed-jobs', params, timings)[0] ?? { claimed_jobs: 0, found_in_gitlab: 0 };
   return {
     period: { from: period.from, to: period.to },
     per_device_day: perDeviceDay,
     totals,
     quarantine_reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => a.localeCompare(b))),
-    device_coverage: summary<{ device: string; first_time_key: string; last_time_key: string; lines: number }>(sqlite, 'device-coverage', params).map((d) => ({
+    device_coverage: copies.coverage.map((d) => ({
       device: d.device,
       first: d.first_time_key,
       last: d.last_time_key,
       lines: d.lines,
     })),
     gap_threshold_minutes: params.gap_minutes,
-    audit_gaps: summary<{ device: string; gap_start: string; gap_end: string; minutes: number }>(sqlite, 'audit-gaps', params),
+    audit_gaps: copies.gaps,
     pairing: {
       paired: pairCount('paired'),
       request_only: pairCount('request-only'),
@@ -67,16 +137,23 @@ export function collectCompleteness(sqlite: Database.Database, period: Period, p
       rate: ratio(pairCount('paired'), total),
     },
     claimed_jobs: { claimed: claimed.claimed_jobs, found_in_gitlab: claimed.found_in_gitlab, share: ratio(claimed.found_in_gitlab, claimed.claimed_jobs) },
-    hash_chains: recomputeChains(sqlite, period.fromKey, period.toKey),
+    hash_chains: timed(timings, 'hash-chains', () => recomputeChains(sqlite, period.fromKey, period.toKey)),
   };
 }
 
-export function collectSummaries(sqlite: Database.Database, params: QueryParams): Summaries {
+function timed<T>(timings: Timings, stage: string, fn: () => T): T {
+  const t0 = performance.now();
+  const out = fn();
+  timings[stage] = Math.round(performance.now() - t0);
+  return out;
+}
+
+export function collectSummaries(sqlite: Database.Database, params: QueryParams, timings: Timings = {}): Summaries {
   return {
-    perDay: summary(sqlite, 'accesses-per-day', params),
-    topPaths: summary(sqlite, 'top-paths', params),
-    perProject: summary(sqlite, 'per-project', params),
-    lifetime: summary(sqlite, 'credential-lifetime', params),
+    perDay: summary(sqlite, 'accesses-per-day', params, timings),
+    topPaths: summary(sqlite, 'top-paths', params, timings),
+    perProject: summary(sqlite, 'per-project', params, timings),
+    lifetime: summary(sqlite, 'credential-lifetime', params, timings),
   };
 }
 

@@ -32,6 +32,50 @@ const CONFIG_CHANGE_FILTER = `time_key >= :from_key AND time_key <= :to_key
     OR path GLOB 'sys/generate-root*' OR path GLOB 'sys/rekey*' OR path GLOB 'auth/*/role/*'
     OR path GLOB 'auth/*/config' OR path GLOB 'auth/token/roles/*')`;
 
+/** The sample drawn in SQL: the secret accesses with the smallest selection hashes. */
+const SAMPLE_RANKED_BY_SHA3 = `
+  SELECT a.*, lower(hex(sha3(:seed || ':' || a.request_id, 256))) AS selection_hash
+  FROM accesses a
+  WHERE ${SECRET_ACCESS_FILTER.replace(/\b(time_key|path)\b/g, 'a.$1')}
+  ORDER BY selection_hash
+  LIMIT :sample_size
+`;
+
+/** The drill-down of the sampled accesses (`ranked`: the sampled access rows with their selection_hash). */
+const SAMPLE_SELECT = `SELECT row_number() OVER (ORDER BY r.selection_hash) AS sample_no, r.selection_hash, r.request_id, r.time,
+  r.devices, r.operation, r.path, r.outcome, r.remote_address, r.display_name, r.entity_id, r.auth_mount, r.role,
+  r.token_accessor, r.attribution, r.verified, t.id AS token_id, t.issued_at AS token_issued_at,
+  t.metadata AS token_claims, t.ends_at AS token_ends_at, t.outlived_job AS token_outlived_job, r.lease_id,
+  l.issued_at AS lease_issued_at, l.ended_at AS lease_ended_at, l.end_kind AS lease_end_kind,
+  l.outlived_job AS lease_outlived_job, r.job_id, j.name AS job_name, j.project_id AS job_project_id,
+  (SELECT p.path_with_namespace FROM gitlab_projects p WHERE p.id = j.project_id) AS job_project_path,
+  j.pipeline_id AS job_pipeline_id, j.ref AS job_ref, j.user_login AS job_user_login, j.status AS job_status,
+  j.started_at AS job_started_at, j.finished_at AS job_finished_at, j.web_url AS job_web_url,
+  r.request_entry_id,
+  (SELECT c.id FROM audit_copies c WHERE c.entry_id = r.request_entry_id ORDER BY c.duplicate, c.id LIMIT 1) AS audit_copy_id
+FROM ranked r
+LEFT JOIN tokens t ON t.id = r.token_id
+LEFT JOIN leases l ON l.lease_id = r.lease_id
+LEFT JOIN gitlab_jobs j ON j.id = r.job_id
+ORDER BY sample_no;`;
+
+/**
+ * The same drill-down for a sample already drawn (while the secret-access population was streamed, with the
+ * same SHA3-256 selection hash): the rows are fetched by request id instead of hashing the population in SQL
+ * again. queries.sql keeps the SQL-only form, and re-running it gives the same rows.
+ */
+export function sampleByRequestIds(count: number): string {
+  const values = Array.from({ length: Math.max(count, 1) }, () => '(?, ?)').join(', ');
+  return `WITH picked(request_id, selection_hash) AS (VALUES ${values}),
+ranked AS (SELECT a.*, p.selection_hash FROM picked p JOIN accesses a ON a.request_id = p.request_id)
+${SAMPLE_SELECT}`;
+}
+
+/** The selection hash of the sample (SQL: lower(hex(sha3(seed || ':' || request_id, 256)))). */
+export function selectionHash(seed: string, requestId: string): string {
+  return createHash('sha3-256').update(`${seed}:${requestId}`, 'utf8').digest('hex');
+}
+
 export const POPULATION_NAMES = ['secret-accesses', 'tokens', 'leases', 'config-changes', 'findings', 'sample'] as const;
 export type PopulationName = (typeof POPULATION_NAMES)[number];
 
@@ -104,29 +148,8 @@ ORDER BY f.id;`,
       'with their token login claims, lease and GitLab job. The pack adds one column computed outside SQL, ' +
       'raw_line_sha256: the SHA-256 of the raw audit line (the bytes at line_offset/line_length of the first ' +
       "stored copy's batch, ingest_batches.raw_gzip gunzipped).",
-    sql: `WITH ranked AS (
-  SELECT a.*, lower(hex(sha3(:seed || ':' || a.request_id, 256))) AS selection_hash
-  FROM accesses a
-  WHERE ${SECRET_ACCESS_FILTER.replace(/\b(time_key|path)\b/g, 'a.$1')}
-  ORDER BY selection_hash
-  LIMIT :sample_size
-)
-SELECT row_number() OVER (ORDER BY r.selection_hash) AS sample_no, r.selection_hash, r.request_id, r.time,
-  r.devices, r.operation, r.path, r.outcome, r.remote_address, r.display_name, r.entity_id, r.auth_mount, r.role,
-  r.token_accessor, r.attribution, r.verified, t.id AS token_id, t.issued_at AS token_issued_at,
-  t.metadata AS token_claims, t.ends_at AS token_ends_at, t.outlived_job AS token_outlived_job, r.lease_id,
-  l.issued_at AS lease_issued_at, l.ended_at AS lease_ended_at, l.end_kind AS lease_end_kind,
-  l.outlived_job AS lease_outlived_job, r.job_id, j.name AS job_name, j.project_id AS job_project_id,
-  (SELECT p.path_with_namespace FROM gitlab_projects p WHERE p.id = j.project_id) AS job_project_path,
-  j.pipeline_id AS job_pipeline_id, j.ref AS job_ref, j.user_login AS job_user_login, j.status AS job_status,
-  j.started_at AS job_started_at, j.finished_at AS job_finished_at, j.web_url AS job_web_url,
-  r.request_entry_id,
-  (SELECT c.id FROM audit_copies c WHERE c.entry_id = r.request_entry_id ORDER BY c.duplicate, c.id LIMIT 1) AS audit_copy_id
-FROM ranked r
-LEFT JOIN tokens t ON t.id = r.token_id
-LEFT JOIN leases l ON l.lease_id = r.lease_id
-LEFT JOIN gitlab_jobs j ON j.id = r.job_id
-ORDER BY sample_no;`,
+    sql: `WITH ranked AS (${SAMPLE_RANKED_BY_SHA3})
+${SAMPLE_SELECT}`,
   },
 };
 
@@ -220,16 +243,21 @@ ORDER BY q.device, day, q.reason;`,
   },
   'audit-gaps': {
     name: 'audit-gaps',
-    description: 'Silences longer than :gap_minutes minutes between consecutive audit lines of one device.',
-    sql: `SELECT device, gap_start, gap_end,
-  CAST((julianday(substr(gap_end, 1, 23) || 'Z') - julianday(substr(gap_start, 1, 23) || 'Z')) * 1440 AS INTEGER) AS minutes
+    description:
+      'Silences longer than :gap_minutes minutes between consecutive audit lines of one device (millisecond ' +
+      'precision; minutes rounded down).',
+    sql: `SELECT device, gap_start, gap_end, gap_ms / 60000 AS minutes
 FROM (
-  SELECT device, LAG(time_key) OVER (PARTITION BY device ORDER BY time_key) AS gap_start, time_key AS gap_end
-  FROM audit_copies
-  WHERE time_key >= :from_key AND time_key <= :to_key
+  SELECT device, gap_start, gap_end,
+    CAST(round((julianday(substr(gap_end, 1, 23) || 'Z') - julianday(substr(gap_start, 1, 23) || 'Z')) * 86400000) AS INTEGER) AS gap_ms
+  FROM (
+    SELECT device, LAG(time_key) OVER (PARTITION BY device ORDER BY time_key) AS gap_start, time_key AS gap_end
+    FROM audit_copies
+    WHERE time_key >= :from_key AND time_key <= :to_key
+  )
+  WHERE gap_start IS NOT NULL
 )
-WHERE gap_start IS NOT NULL
-  AND (julianday(substr(gap_end, 1, 23) || 'Z') - julianday(substr(gap_start, 1, 23) || 'Z')) * 1440 > :gap_minutes
+WHERE gap_ms > :gap_minutes * 60000
 ORDER BY device, gap_start;`,
   },
   'device-coverage': {

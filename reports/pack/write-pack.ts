@@ -27,6 +27,8 @@ import {
   queryParams,
   registerPackFunctions,
   renderQueriesSql,
+  sampleByRequestIds,
+  selectionHash,
   type PopulationName,
   type QueryParams,
 } from './queries.js';
@@ -66,6 +68,8 @@ export interface Soc2PackResult {
   previousManifestSha256: string | null;
   rowCounts: Record<PopulationName, number>;
   signed: boolean;
+  /** Milliseconds spent in each stage (populations, summaries, chain, PDF, zip), for benchmarks and logs. */
+  timings: Record<string, number>;
 }
 
 export const DEFAULT_SAMPLE_SIZE = 25;
@@ -98,14 +102,17 @@ function normaliseGeneratedAt(value: string | Date | undefined): Date {
   return date;
 }
 
-/** Refuses to write over a directory that is not an earlier pack; clears one that is. */
+/** What a pack directory may hold; anything else means the directory is not (only) a pack. */
+const PACK_ENTRIES = new Set([PDF_FILE, MANIFEST_FILE, SIGNATURE_FILE, 'queries.sql', 'completeness.json', 'populations']);
+
+/** Refuses to write into a directory holding anything but an earlier pack's files; clears those. */
 function prepareOutDir(outDir: string): void {
   if (existsSync(outDir)) {
-    const entries = readdirSync(outDir);
-    if (entries.length > 0 && !entries.includes(MANIFEST_FILE)) {
-      throw new KeytrailError(`${outDir} exists and is not an evidence pack; choose an empty or new directory`);
+    const foreign = readdirSync(outDir).filter((e) => !PACK_ENTRIES.has(e));
+    if (foreign.length > 0) {
+      throw new KeytrailError(`${outDir} holds files that are not part of an evidence pack (${foreign.slice(0, 3).join(', ')}); choose an empty or new directory`);
     }
-    rmSync(outDir, { recursive: true, force: true });
+    for (const e of PACK_ENTRIES) rmSync(join(outDir, e), { recursive: true, force: true });
   }
   mkdirSync(join(outDir, 'populations'), { recursive: true });
 }
@@ -172,11 +179,35 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
   const params = queryParams(period, seed, sampleSize, gapMinutes);
   const previousManifestSha256 = await previousManifest(handle, period.from);
 
+  const timings: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (stage: string) => {
+    const t = performance.now();
+    timings[stage] = Math.round(t - mark);
+    mark = t;
+  };
   const files = new Map<string, PackFileEntry>();
   const rowCounts = {} as Record<PopulationName, number>;
   const findings: FindingRow[] = [];
   const configChanges = { total: 0, byVerifiedPipeline: 0 };
   let sample: SampleRow[] = [];
+  // The sample: the sampleSize smallest selection hashes, kept sorted while the population streams.
+  const picked: { hash: string; requestId: string }[] = [];
+  let requestIdColumn: number | undefined;
+  const pick = (requestId: string) => {
+    if (sampleSize <= 0) return;
+    const hash = selectionHash(seed, requestId);
+    if (picked.length >= sampleSize && hash >= picked[picked.length - 1]!.hash) return;
+    let lo = 0;
+    let hi = picked.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (picked[mid]!.hash < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    picked.splice(lo, 0, { hash, requestId });
+    if (picked.length > sampleSize) picked.pop();
+  };
   let model: Omit<ReportModel, 'dataSha256' | 'files' | 'keyFingerprint'>;
 
   sqlite.exec('BEGIN');
@@ -185,19 +216,27 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
       const path = `populations/${name}.csv`;
       const target = join(outDir, path);
       if (name === 'sample') {
-        const stmt = sqlite.prepare(POPULATION_QUERIES.sample.sql);
-        const rows = stmt.all(bindingsFor(POPULATION_QUERIES.sample.sql, params)) as Omit<SampleRow, 'raw'>[];
+        // Drawn while secret-accesses streamed (same selection hash as the SQL of queries.sql); fetched by id.
+        const columnsStmt = sqlite.prepare(POPULATION_QUERIES.sample.sql);
+        const stmt = sqlite.prepare(sampleByRequestIds(picked.length));
+        const rows = (picked.length ? stmt.all(picked.flatMap((p) => [p.requestId, p.hash])) : []) as Omit<SampleRow, 'raw'>[];
         sample = attachRawLines(sqlite, rows);
-        const columns = [...stmt.columns().map((c) => c.name), 'raw_line_sha256'];
+        const columns = [...columnsStmt.columns().map((c) => c.name), 'raw_line_sha256'];
         const out = new HashingFileWriter(target);
         out.write(csvRow(columns));
         for (const s of sample) out.write(csvRow([...columns.slice(0, -1).map((c) => (s as unknown as Record<string, unknown>)[c]), s.raw?.sha256 ?? null]));
         files.set(path, { path, ...out.close() });
         rowCounts.sample = sample.length;
+        lap(`population:${name}`);
         continue;
       }
       const onRow =
-        name === 'findings'
+        name === 'secret-accesses'
+          ? (row: unknown[], cols: string[]) => {
+              requestIdColumn ??= cols.indexOf('request_id');
+              pick(String(row[requestIdColumn]));
+            }
+          : name === 'findings'
           ? (row: unknown[], cols: string[]) => findings.push(rowObject<FindingRow>(row, cols))
           : name === 'config-changes'
             ? (row: unknown[], cols: string[]) => {
@@ -209,9 +248,11 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
       const written = streamCsv(sqlite, POPULATION_QUERIES[name].sql, params, target, onRow);
       files.set(path, { path, sha256: written.sha256, bytes: written.bytes });
       rowCounts[name] = written.rows;
+      lap(`population:${name}`);
     }
-    const completeness = collectCompleteness(sqlite, period, params);
-    const summaries = collectSummaries(sqlite, params);
+    const completeness = collectCompleteness(sqlite, period, params, timings);
+    const summaries = collectSummaries(sqlite, params, timings);
+    mark = performance.now();
     const sources = collectSources(sqlite, period, options.config?.gitlab?.url ?? null, options.config?.source?.path ?? null);
     const controls = evaluateControls({ rowCounts, completeness, summaries, findings, configChanges });
     model = {
@@ -261,6 +302,7 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
     files: [...dataFiles].sort((a, b) => (a.path < b.path ? -1 : 1)),
   });
   writeFileSync(join(outDir, PDF_FILE), pdf);
+  lap('pdf');
   const pdfEntry = { path: PDF_FILE, sha256: sha256Hex(pdf), bytes: pdf.length };
 
   const manifest: Manifest = {
@@ -286,6 +328,7 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
   const tmpZip = join(dirname(zipPath), `.${basename(zipPath)}.tmp`);
   await writeDeterministicZip(tmpZip, basename(outDir), outDir, zipEntries, generatedAt);
   renameSync(tmpZip, zipPath);
+  lap('zip');
 
   const manifestSha256 = sha256Hex(manifestBytes);
   await handle.db
@@ -301,5 +344,5 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
     })
     .execute();
 
-  return { outDir, zipPath, manifestSha256, dataSha256: data, previousManifestSha256, rowCounts, signed: Boolean(options.privateKeyPem) };
+  return { outDir, zipPath, manifestSha256, dataSha256: data, previousManifestSha256, rowCounts, signed: Boolean(options.privateKeyPem), timings };
 }

@@ -1,3 +1,4 @@
+import { timeKeyToIso } from '../../db/index.js';
 import { controlRules } from '../pack/controls.js';
 import type { ControlStatus, ReportModel, SampleRow } from '../pack/model.js';
 import { periodDays } from '../pack/period.js';
@@ -28,6 +29,8 @@ export async function renderReportPdf(model: ReportModel): Promise<Buffer> {
 
 const n = (v: number) => v.toLocaleString('en-US');
 const pct = (v: number | null) => (v === null ? 'n/a (nothing to measure)' : `${(v * 100).toFixed(2)}%`);
+/** A time key (9 fractional digits) as a compact ISO time for people. */
+const iso = (k: string | null | undefined) => (k ? timeKeyToIso(k) : '-');
 const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? '-' : String(v));
 const statusColor = (s: ControlStatus) => (s === 'PASS' ? COLOR.pass : s === 'FAIL' ? COLOR.fail : COLOR.manual);
 const isEmpty = (m: ReportModel) => m.completeness.totals.lines_read === 0 && m.rowCounts['secret-accesses'] === 0;
@@ -117,7 +120,7 @@ function scope(l: PdfLayout, m: ReportModel): void {
         { header: 'First line ingested', width: 2.2 },
         { header: 'Last line ingested', width: 2.2 },
       ],
-      m.sources.devices.map((d) => [d.name, d.log_raw ? 'log_raw (keyed-hashed by keytrail)' : 'HMAC-SHA256 (Vault)', dash(d.first), dash(d.last)]),
+      m.sources.devices.map((d) => [d.name, d.log_raw ? 'log_raw (keyed-hashed by keytrail)' : 'HMAC-SHA256 (Vault)', iso(d.first), iso(d.last)]),
     );
   l.heading('Files read', 2);
   const files = m.sources.auditFiles;
@@ -206,7 +209,7 @@ function completeness(l: PdfLayout, m: ReportModel): void {
         { header: 'Last line in period', width: 3 },
         { header: 'Lines', width: 1.2, align: 'right' },
       ],
-      c.device_coverage.map((d) => [d.device, dash(d.first), dash(d.last), n(d.lines)]),
+      c.device_coverage.map((d) => [d.device, iso(d.first), iso(d.last), n(d.lines)]),
     );
   if (c.audit_gaps.length) {
     l.heading('Audit gaps', 2);
@@ -217,7 +220,7 @@ function completeness(l: PdfLayout, m: ReportModel): void {
         { header: 'Until', width: 3 },
         { header: 'Minutes', width: 1, align: 'right' },
       ],
-      c.audit_gaps.slice(0, 300).map((g) => [g.device, g.gap_start, g.gap_end, n(g.minutes)]),
+      c.audit_gaps.slice(0, 300).map((g) => [g.device, iso(g.gap_start), iso(g.gap_end), n(g.minutes)]),
     );
     if (c.audit_gaps.length > 300) l.text(`… ${c.audit_gaps.length - 300} more (completeness.json).`, { size: 8, color: COLOR.muted });
   }
@@ -446,7 +449,7 @@ function sample(l: PdfLayout, m: ReportModel): void {
   l.table(
     [
       { header: 'No', width: 0.4, align: 'right' },
-      { header: 'Request id', width: 2.3, font: FONT.mono },
+      { header: 'Request id', width: 2.3 },
       { header: 'Time (UTC)', width: 2.1 },
       { header: 'Path', width: 3 },
       { header: 'Attribution', width: 1.2 },
