@@ -9,7 +9,7 @@ afterAll(() => tmp.cleanup());
 
 describe('ingest vault: crash safety', () => {
   it('SIGKILL in the middle of a large ingest, then a rerun: exact counts, no duplicates', async () => {
-    const N = 30_000;
+    const N = 20_000;
     const file = join(tmp.dir, 'audit.log');
     const db = join(tmp.dir, 'k.db');
     await writeAuditFile(file, { lines: N, seed: 11 });
