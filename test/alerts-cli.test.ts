@@ -68,6 +68,8 @@ afterAll(async () => {
 
 const env = { KEYTRAIL_WEBHOOK_TIMEOUT_MS: '300', KEYTRAIL_WEBHOOK_ATTEMPTS: '2', KEYTRAIL_WEBHOOK_BACKOFF_MS: '10', USER: 'dana' };
 const cli = (...args: string[]) => runCli(['--db', db, ...args], { cwd: dir, env });
+/** With a generous webhook timeout, for runs where the webhook answers (shared machines are slow). */
+const cliPatient = (...args: string[]) => runCli(['--db', db, ...args], { cwd: dir, env: { ...env, KEYTRAIL_WEBHOOK_TIMEOUT_MS: '10000' } });
 
 describe('keytrail alerts / query findings / findings', () => {
   let firstLines: Array<Record<string, unknown>> = [];
@@ -94,11 +96,11 @@ describe('keytrail alerts / query findings / findings', () => {
 
   it('the next run retries only the webhook; stdout prints nothing; exit 3 for the high findings delivered', async () => {
     mode = 'ok';
-    const r = await cli('alerts', '--format', 'json', '--webhook', url);
+    const r = await cliPatient('alerts', '--format', 'json', '--webhook', url);
     expect(r.stdout).toBe('');
     expect(r.code).toBe(3);
     expect(accepted.map((a) => a.id).sort()).toEqual(firstLines.map((l) => l.id).sort());
-    const again = await cli('alerts', '--format', 'json', '--webhook', url);
+    const again = await cliPatient('alerts', '--format', 'json', '--webhook', url);
     expect(again.stdout).toBe('');
     expect(again.code).toBe(0);
     const table = await cli('alerts');
