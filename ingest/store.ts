@@ -133,8 +133,7 @@ export class IngestStore {
       db
         .insertInto('audit_entries')
         .values(marks(ENTRY_COLUMNS))
-        .onConflict((oc) => oc.columns(['request_id', 'type']).doNothing())
-        .returning('id'),
+        .onConflict((oc) => oc.columns(['request_id', 'type']).doNothing()),
       ENTRY_COLUMNS,
     );
     this.insertCopy = positional(s, db.insertInto('audit_copies').values(marks(COPY_COLUMNS)), COPY_COLUMNS);
@@ -247,11 +246,12 @@ export class IngestStore {
     let stored = 0;
     let duplicates = 0;
     for (const e of batch.entries) {
-      const inserted = this.insertEntry.get(...e.entry) as { id: number } | undefined;
+      // No RETURNING (it materialises a temporary result): `changes` says whether the row was new.
+      const inserted = this.insertEntry.run(...e.entry);
       let entryId: number;
       let dup = 0;
-      if (inserted) {
-        entryId = inserted.id;
+      if (inserted.changes === 1) {
+        entryId = Number(inserted.lastInsertRowid);
         stored++;
       } else {
         entryId = this.entryId.get<{ id: number }>({ request_id: e.requestId, type: e.type })!.id;
