@@ -139,14 +139,14 @@ export const leaseOutlivedJob: Rule = {
     }
     return out;
   },
-  describe(group) {
+  describe(group, ctx) {
     const e = group.first;
     const f = e.facts!;
     const end = typeof f.ended_at === 'string' ? Date.parse(f.ended_at.length === 30 ? timeKeyToIso(f.ended_at) : f.ended_at) : NaN;
     const finished = typeof f.finished === 'string' ? Date.parse(f.finished) : NaN;
     const after = Number.isFinite(end) && Number.isFinite(finished) ? ` ${humanDuration(end - finished)} after the job finished` : ' after the job finished';
     const what = f.kind === 'lease' ? `lease ${e.lease_id}` : shortToken(group.subject);
-    const tense = f.inferred ? (Number.isFinite(end) && end > Date.now() ? 'will end' : 'ended (inferred from its TTL)') : `ended (${f.end_kind ?? 'revoked'})`;
+    const tense = f.inferred ? (Number.isFinite(end) && end > ctx.now.getTime() ? 'will end' : 'ended (inferred from its TTL)') : `ended (${f.end_kind ?? 'revoked'})`;
     return `${what} of ${jobPhrase(e)} ${tense}${after}; revoke credentials at job end and shorten the role TTLs.`;
   },
 };
