@@ -32,6 +32,13 @@ function findingsLine(rules: string[], all: FindingRow[], open: FindingRow[]): s
   return `Rules ${rules.join(', ')}: ${plural(all.length, 'finding')} in the period (${open.length} open, ${muted} muted, ${resolved} resolved).`;
 }
 
+/** The open findings by id (their subjects and details are in the exceptions section), at most eight. */
+function openList(open: FindingRow[]): string[] {
+  if (open.length === 0) return [];
+  const shown = open.slice(0, 8).map((f) => `#${f.id} ${f.rule} (${f.severity})`);
+  return [`Open: ${shown.join(', ')}${open.length > 8 ? `, and ${open.length - 8} more (section 6)` : ''}.`];
+}
+
 function openRule(rules: string[]): string {
   return `FAIL when a finding of ${rules.join(', ')} whose evidence falls in the period is open (neither resolved nor muted with a reason); otherwise PASS.`;
 }
@@ -43,8 +50,7 @@ function byOpenFindings(rules: string[], extra: (i: ControlInputs) => string[]) 
     evidence: [
       ...extra(inputs),
       findingsLine(rules, all, open),
-      ...open.slice(0, 5).map((f) => `Open: #${f.id} ${f.rule} (${f.severity}) ${f.subject}`),
-      ...(open.length > 5 ? [`… and ${open.length - 5} more open (populations/findings.csv).`] : []),
+      ...openList(open),
     ],
   });
 }
@@ -159,7 +165,7 @@ const DEFINITIONS: ControlDefinition[] = [
         evidence: [
           `${plural(high.length, 'high or critical finding')} in the period, ${untriaged.length} untriaged.`,
           `${plural(i.findings.filter((f) => f.status === 'muted').length, 'muted finding')} (each with a reason and owner, section 7); ${plural(triaged, 'finding')} with a triage record.`,
-          ...untriaged.slice(0, 5).map((f) => `Open: #${f.id} ${f.rule} (${f.severity}) ${f.subject}`),
+          ...openList(untriaged),
         ],
       };
     },

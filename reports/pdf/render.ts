@@ -361,9 +361,9 @@ function exceptions(l: PdfLayout, m: ReportModel): void {
       { header: 'Rule', width: 1.7 },
       { header: 'Severity', width: 0.8 },
       { header: 'Status', width: 0.8 },
-      { header: 'Subject and detail', width: 4.2 },
+      { header: 'Subject and detail', width: 4 },
       { header: 'Count', width: 0.6, align: 'right' },
-      { header: 'Evidence (UTC)', width: 1.8 },
+      { header: 'Evidence, first and last (UTC)', width: 2.1 },
     ],
     f.slice(0, PDF_FINDINGS_LIMIT).map((x) => [
       String(x.id),
