@@ -3,12 +3,16 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
+/** Parsed audit/GitLab JSON, walked freely by the assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test assertions over arbitrary parsed JSON
+export type Json = any;
+
 export interface AuditLine {
   file: string;
   node: string;
   device: string;
   text: string;
-  entry: Record<string, any> | null;
+  entry: Record<string, Json> | null;
 }
 
 /** All files under `dir`, relative, sorted. */
@@ -34,9 +38,9 @@ export function auditLines(dir: string): AuditLine[] {
     const text = (file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
     for (const line of text.split('\n')) {
       if (line === '') continue;
-      let entry: Record<string, any> | null = null;
+      let entry: Record<string, Json> | null = null;
       try {
-        entry = JSON.parse(line) as Record<string, any>;
+        entry = JSON.parse(line) as Record<string, Json>;
       } catch {
         entry = null;
       }
@@ -46,6 +50,6 @@ export function auditLines(dir: string): AuditLine[] {
   return out;
 }
 
-export function ndjson<T = Record<string, any>>(path: string): T[] {
+export function ndjson<T = Record<string, Json>>(path: string): T[] {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
 }

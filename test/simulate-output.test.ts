@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { simulate, type SimulateResult } from '../sim/index.js';
 import { tempDir } from './helpers/cli.js';
-import { auditLines, ndjson, type AuditLine } from './simulate-helpers.js';
+import { auditLines, ndjson, type AuditLine, type Json } from './simulate-helpers.js';
 
 const RULES = [
   'root-token-used', 'root-token-generated', 'audit-device-changed', 'audit-gap', 'raw-audit-logging', 'policy-changed',
@@ -67,7 +67,7 @@ describe('audit files', () => {
       expect(e.time).toMatch(NANO);
       expect(['request', 'response']).toContain(e.type);
       for (const v of Object.values(e.request as Record<string, unknown>)) expect(v).not.toBe('');
-      const a = e.auth as Record<string, any>;
+      const a = e.auth as Record<string, Json>;
       if (a.token_issue_time) expect(a.token_issue_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
       if (a.metadata) for (const v of Object.values(a.metadata)) expect(typeof v).toBe('string');
       if (device !== 'raw-debug') {
@@ -208,7 +208,7 @@ describe('ground truth', () => {
   });
 
   it('CI tokens of background jobs end within the job grace (short TTL or revoked)', () => {
-    const anomalyJobs = new Set(truth.anomalies.map((a) => a.job_id).filter((j) => j !== null));
+    const anomalyJobs = new Set<number | null>(truth.anomalies.map((a) => a.job_id).filter((j) => j !== null));
     const jobOf = new Map(truth.requests.map((r) => [r.request_id, r.job_id]));
     let checked = 0;
     for (const { e } of entries()) {
@@ -229,7 +229,7 @@ describe('GitLab state and keytrail.yaml', () => {
     expect(server.tokens).toEqual([all.gitlabToken]);
     const groups = JSON.parse(readFileSync(join(dir, 'groups.json'), 'utf8')) as { id: number; parent_id: number | null; full_path: string }[];
     expect(groups.some((g) => g.parent_id !== null && groups.some((p) => p.id === g.parent_id && p.parent_id !== null))).toBe(true);
-    const projects = JSON.parse(readFileSync(join(dir, 'projects.json'), 'utf8')) as Record<string, any>[];
+    const projects = JSON.parse(readFileSync(join(dir, 'projects.json'), 'utf8')) as Record<string, Json>[];
     expect(projects.length).toBe(7);
     const fork = projects.find((p) => p.forked_from_project);
     expect(fork?.namespace.kind).toBe('user');
@@ -269,7 +269,7 @@ describe('GitLab state and keytrail.yaml', () => {
   });
 
   it('keytrail.yaml names the devices, server logs, roles without claim mappings, CIDRs and owners of the organisation', () => {
-    const y = parseYaml(readFileSync(join(all.outDir, 'keytrail.yaml'), 'utf8')) as Record<string, any>;
+    const y = parseYaml(readFileSync(join(all.outDir, 'keytrail.yaml'), 'utf8')) as Record<string, Json>;
     expect(y.vault.devices.map((d: { name: string }) => d.name)).toEqual(['file-audit', 'socket-audit', 'raw-debug']);
     expect(y.vault.server_logs).toEqual(['vault/*/server.log']);
     expect(Object.keys(y.roles).length).toBeGreaterThan(0);

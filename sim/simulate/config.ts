@@ -34,7 +34,8 @@ export function keytrailYaml(org: Organisation, o: { rawDevice: string | null })
       max_token_ttl_seconds: 90_000,
       audit_gap_minutes: 60,
     },
-    report: { schedule: 'monthly', out_dir: './packs', sample_size: 25 },
+    // No report.schedule: the simulated period is in the past; use `run --report-period 2026-03` or `report soc2`.
+    report: { out_dir: './packs', sample_size: 25 },
   };
   const header = [
     '# keytrail.yaml written by `keytrail simulate` for the simulated Acme organisation.',

@@ -98,6 +98,13 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const actions: Action[] = anomaliesOn ? planAnomalies(sim) : [];
   actions.sort((a, b) => a.us - b.us);
 
+  // The HA failover: node 1 loses leadership, node 2 takes over, then hands back.
+  const fo = sim.failover;
+  sim.serverLog(fo.from - 1_500_000, '[WARN]  core: leadership lost, stopping active operation', NODES[0]);
+  sim.serverLog(fo.from - 1_000_000, '[INFO]  core: acquired lock, enabling active operation', NODES[1]);
+  sim.serverLog(fo.to - 1_500_000, '[WARN]  core: leadership lost, stopping active operation', NODES[1]);
+  sim.serverLog(fo.to - 1_000_000, '[INFO]  core: acquired lock, enabling active operation', NODES[0]);
+
   const gt = new LineWriter(join(out, 'ground-truth.json'));
   await gt.write(`{"seed":${seed},"requests":[`);
   const writer = new AuditWriter(sim, out, gt, anomaliesOn);

@@ -18,7 +18,7 @@ export class LineWriter {
   constructor(readonly path: string, gzip = false) {
     mkdirSync(dirname(path), { recursive: true });
     this.file = createWriteStream(path);
-    this.gz = gzip ? createGzip({ level: 6 }) : null;
+    this.gz = gzip ? createGzip({ level: 1 }) : null;
     if (this.gz) this.gz.pipe(this.file);
   }
 
