@@ -212,7 +212,7 @@ export async function syncJobsFromAudit(db: Kysely<Database>, client: GitlabClie
     }
   });
   if (fatal) throw fatal;
-  return { ...counts, requests: client.requests - startRequests };
+  return { projects: counts.projects, pipelines: counts.pipelines, jobs: counts.jobs, requests: client.requests - startRequests, skipped: counts.skipped };
 
   async function candidates(w: Wanted): Promise<number[]> {
     const ids: number[] = [];
