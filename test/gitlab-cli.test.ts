@@ -99,6 +99,7 @@ describe('keytrail ingest gitlab', () => {
     await handle.close();
     const lookup = await runCli(['--db', db, '--verbose', 'ingest', 'gitlab', '--url', server.url, '--jobs-from-audit', '--format', 'json'], { env: env() });
     expect(json(lookup.stdout)).toMatchObject({ jobs: 0, requests: 1, skipped: 0 });
+    expect(Object.keys(json(lookup.stdout))).toEqual(['projects', 'pipelines', 'jobs', 'requests', 'skipped']);
     const again = await runCli(['--db', db, '--verbose', 'ingest', 'gitlab', '--url', server.url, '--jobs-from-audit', '--format', 'json'], { env: env() });
     expect(json(again.stdout)).toMatchObject({ requests: 0 });
 
