@@ -14,21 +14,25 @@ import { writeAuditFile } from './gen-audit.js';
 
 const CLI = resolve(import.meta.dirname, '../cli/main.js');
 
-async function bareLoop(file: string): Promise<{ lines: number; seconds: number }> {
+async function bareLoop(file: string): Promise<{ lines: number; seconds: number; cpuSeconds: number }> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let lines = 0;
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of rl) {
     JSON.parse(line);
     lines++;
   }
-  return { lines, seconds: (performance.now() - t0) / 1000 };
+  const cpu = process.cpuUsage(c0);
+  return { lines, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 interface IngestRun {
   summary: Record<string, number>;
   seconds: number;
   maxRssBytes: number;
+  /** User + system CPU of the whole ingest process (both threads). */
+  cpuSeconds: number;
 }
 
 /** Runs the real CLI in a child process; its peak RSS (all threads) is reported by an exit hook. */
@@ -46,8 +50,13 @@ function ingestRun(file: string, db: string, probe: string): Promise<IngestRun> 
     child.on('close', (code) => {
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) return reject(new Error(`ingest exited ${code}: ${err}`));
-      const rss = /MAXRSS_KB (\d+)/.exec(err);
-      resolvePromise({ summary: JSON.parse(out) as Record<string, number>, seconds, maxRssBytes: rss ? Number(rss[1]) * 1024 : NaN });
+      const rss = /MAXRSS_KB (\d+) CPU_US (\d+)/.exec(err);
+      resolvePromise({
+        summary: JSON.parse(out) as Record<string, number>,
+        seconds,
+        maxRssBytes: rss ? Number(rss[1]) * 1024 : NaN,
+        cpuSeconds: rss ? Number(rss[2]) / 1e6 : NaN,
+      });
     });
   });
 }
@@ -65,7 +74,10 @@ export async function run(opts: BenchOptions): Promise<void> {
   }
   const logBytes = statSync(file).size;
   const probe = join(opts.dataDir, 'maxrss-probe.mjs');
-  writeFileSync(probe, "process.on('exit', () => process.stderr.write('MAXRSS_KB ' + process.resourceUsage().maxRSS + '\\n'));\n");
+  writeFileSync(
+    probe,
+    "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write('MAXRSS_KB ' + u.maxRSS + ' CPU_US ' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });\n",
+  );
   const db = join(opts.dataDir, 'ingest-bench.db');
   for (const suffix of ['', '-wal', '-shm', '.key']) rmSync(db + suffix, { force: true });
 
@@ -94,8 +106,9 @@ export async function run(opts: BenchOptions): Promise<void> {
     '',
     '| measure | value | target | |',
     '| --- | --- | --- | --- |',
-    `| keytrail ingest | ${Math.round(ktRate).toLocaleString('en')} lines/s (${kt.seconds.toFixed(1)} s) | | |`,
-    `| bare readline + JSON.parse | ${Math.round(bareRate).toLocaleString('en')} lines/s (${bareBefore.seconds.toFixed(1)} s before, ${bareAfter.seconds.toFixed(1)} s after) | | |`,
+    `| keytrail ingest | ${Math.round(ktRate).toLocaleString('en')} lines/s (${kt.seconds.toFixed(1)} s wall, ${kt.cpuSeconds.toFixed(1)} s CPU over both threads) | | |`,
+    `| bare readline + JSON.parse | ${Math.round(bareRate).toLocaleString('en')} lines/s (${bareBefore.seconds.toFixed(1)} s before, ${bareAfter.seconds.toFixed(1)} s after; ${bareBefore.cpuSeconds.toFixed(1)} s CPU) | | |`,
+    `| CPU per line: keytrail / bare | ${((kt.cpuSeconds / kt.summary.lines!) * 1e6).toFixed(0)} µs / ${((bareBefore.cpuSeconds / bareBefore.lines) * 1e6).toFixed(0)} µs | | |`,
     `| ratio keytrail / bare | ${ratio.toFixed(2)} | ≥ 0.5 | ${ok(ratio >= 0.5)} |`,
     `| peak RSS of the ingest process | ${rssMb.toFixed(0)} MB | ≤ 300 MB | ${ok(rssMb <= 300)} |`,
     `| database bytes per audit line | ${dbPerLine.toFixed(0)} (log: ${logPerLine.toFixed(0)}; db/log ${(dbBytes / logBytes).toFixed(2)}) | ≤ log | ${ok(dbBytes <= logBytes)} |`,
