@@ -113,6 +113,16 @@ describe('report soc2 on a known scenario', () => {
     for (const c of ['CC6.1', 'CC6.2', 'CC6.3', 'CC6.6', 'CC6.7', 'CC7.1', 'CC7.2', 'CC7.3', 'CC8.1']) expect(text).toContain(c);
   });
 
+  it('keeps every word inside the page margins (tables wrap, long paths break)', () => {
+    const html = execFileSync('pdftotext', ['-bbox', join(pack, 'report.pdf'), '-'], { encoding: 'utf8' });
+    const words = [...html.matchAll(/<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)];
+    expect(words.length).toBeGreaterThan(500);
+    // A4 is 595.28 points wide; the layout keeps 50 points of margin on each side.
+    const outside = words.filter((w) => Number(w[1]) < 49.5 || Number(w[2]) > 545.8 || Number(w[3]) > 841.89);
+    expect(outside.map((w) => w[4])).toEqual([]);
+    expect(html).toContain('until-it-must-wrap');
+  });
+
   it('shows muted findings with their reason and owner', () => {
     const text = pdfText.replace(/\s+/g, ' ');
     expect(text).toContain('Quarterly break-glass drill, ticket SEC-42');
@@ -178,6 +188,7 @@ describe('report soc2 on a known scenario', () => {
 
   it('verify accepts the untouched pack and says the signature was not checked', async () => {
     const r = await runCli(['verify', pack]);
+    expect(r.stdout + r.stderr).toContain('OK: 9 files match');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('signature not checked');
   });

@@ -148,6 +148,12 @@ function timed<T>(timings: Timings, stage: string, fn: () => T): T {
   return out;
 }
 
+/** Tokens and leases by project and end (the credential-lifetime query). */
+export function collectLifetime(sqlite: Database.Database, params: QueryParams, timings: Timings = {}): Summaries['lifetime'] {
+  return summary(sqlite, 'credential-lifetime', params, timings);
+}
+
+/** The population summaries straight from SQL (the pack accumulates the first three while streaming; tests compare). */
 export function collectSummaries(sqlite: Database.Database, params: QueryParams, timings: Timings = {}): Summaries {
   return {
     perDay: summary(sqlite, 'accesses-per-day', params, timings),

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { KeytrailError, UsageError, type KeytrailDb } from '../../db/index.js';
 import { renderReportPdf } from '../pdf/render.js';
-import { attachRawLines, collectCompleteness, collectSources, collectSummaries } from './collect.js';
+import { attachRawLines, collectCompleteness, collectLifetime, collectSources } from './collect.js';
 import { evaluateControls } from './controls.js';
 import { csvRow, HashingFileWriter } from './csv.js';
 import {
@@ -32,6 +32,7 @@ import {
   type PopulationName,
   type QueryParams,
 } from './queries.js';
+import { SecretAccessSummary } from './stream-summary.js';
 import { writeDeterministicZip } from './zip.js';
 
 /** The part of keytrail.yaml the pack reads (the CLI's whole Config fits). */
@@ -74,6 +75,9 @@ export interface Soc2PackResult {
 
 export const DEFAULT_SAMPLE_SIZE = 25;
 const DEFAULT_GAP_MINUTES = 60;
+
+/** Columns of the secret-access population (for the summary of an empty population). */
+const SECRET_ACCESS_COLUMNS = ['time', 'path', 'outcome', 'attribution', 'verified', 'job_id', 'project_id', 'project_path'];
 
 /** Data files in the fixed order they are listed (manifest, zip). */
 const DATA_FILES = ['completeness.json', 'queries.sql', ...POPULATION_NAMES.map((p) => `populations/${p}.csv`)];
@@ -194,6 +198,7 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
   // The sample: the sampleSize smallest selection hashes, kept sorted while the population streams.
   const picked: { hash: string; requestId: string }[] = [];
   let requestIdColumn: number | undefined;
+  let secretSummary: SecretAccessSummary | undefined;
   const pick = (requestId: string) => {
     if (sampleSize <= 0) return;
     const hash = selectionHash(seed, requestId);
@@ -235,6 +240,7 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
           ? (row: unknown[], cols: string[]) => {
               requestIdColumn ??= cols.indexOf('request_id');
               pick(String(row[requestIdColumn]));
+              (secretSummary ??= new SecretAccessSummary(cols)).add(row);
             }
           : name === 'findings'
           ? (row: unknown[], cols: string[]) => findings.push(rowObject<FindingRow>(row, cols))
@@ -251,7 +257,7 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
       lap(`population:${name}`);
     }
     const completeness = collectCompleteness(sqlite, period, params, timings);
-    const summaries = collectSummaries(sqlite, params, timings);
+    const summaries = { ...(secretSummary ?? new SecretAccessSummary(SECRET_ACCESS_COLUMNS)).result(), lifetime: collectLifetime(sqlite, params, timings) };
     mark = performance.now();
     const sources = collectSources(sqlite, period, options.config?.gitlab?.url ?? null, options.config?.source?.path ?? null);
     const controls = evaluateControls({ rowCounts, completeness, summaries, findings, configChanges });
