@@ -281,5 +281,10 @@ describe('GitLab state and keytrail.yaml', () => {
       entries().filter(({ e }) => e.type === 'response' && e.request.path === 'auth/jwt/login' && e.auth?.metadata && !e.auth.metadata.job_id).map(({ e }) => e.auth.metadata.role as string),
     );
     for (const r of unmappedRoles) expect(y.roles[r]).toBeTruthy();
+    // The JWT role definitions: string claims only in claim_mappings (runner_id is an integer and breaks logins).
+    const roles = JSON.parse(readFileSync(join(all.outDir, 'vault-config/jwt-roles.json'), 'utf8')) as Record<string, Json>;
+    const without = Object.entries(roles).filter(([, r]) => !r.claim_mappings).map(([n]) => n).sort();
+    expect(without).toEqual(Object.keys(y.roles).sort());
+    for (const r of Object.values(roles)) if (r.claim_mappings) expect(Object.keys(r.claim_mappings)).not.toContain('runner_id');
   });
 });

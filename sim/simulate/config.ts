@@ -45,3 +45,28 @@ export function keytrailYaml(org: Organisation, o: { rawDevice: string | null })
   ].join('\n');
   return header + stringify(config, { lineWidth: 0 });
 }
+
+/**
+ * The Vault JWT roles of the organisation, as `vault write auth/jwt/role/<name>` bodies (the shape of the
+ * GitLab docs' examples), keyed by role name: what an operator would review next to the audit trail.
+ */
+export function jwtRoles(org: Organisation): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  const mappings = ['job_id', 'job_project_id', 'job_project_path', 'namespace_path', 'pipeline_id', 'pipeline_source', 'project_id', 'project_path', 'ref', 'ref_protected', 'ref_type', 'user_login'];
+  for (const p of org.projects) {
+    for (const [kind, role] of [['ci', p.roles.ci], ['deploy', p.roles.deploy]] as const) {
+      const body: Record<string, unknown> = {
+        role_type: 'jwt',
+        policies: role.policies.filter((x) => x !== 'default'),
+        token_type: role.tokenType,
+        token_explicit_max_ttl: role.tokenTtl,
+        user_claim: role.userClaim,
+        bound_audiences: 'https://vault.acme.example',
+        bound_claims: kind === 'deploy' ? { project_id: String(p.id), ref_protected: 'true' } : { project_id: String(p.id) },
+      };
+      if (role.claimMappings) body.claim_mappings = Object.fromEntries(mappings.map((m) => [m, m]));
+      out[role.name] = body;
+    }
+  }
+  return out;
+}

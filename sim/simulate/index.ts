@@ -10,7 +10,7 @@ import { defaultJobVault, NODES, Sim, type PipelineSpec, type SimEvent } from '.
 import { developerSession, operatorSession } from './people.js';
 import { planAnomalies, RAW_DEVICE, type Action } from './anomalies.js';
 import { DAY_US, HOUR_US, MINUTE_US, SECOND_US, rfc3339Nano, cmpTime } from './time.js';
-import { keytrailYaml, DEVICE_NAMES } from './config.js';
+import { keytrailYaml, jwtRoles, DEVICE_NAMES } from './config.js';
 
 export { DEVICE_NAMES };
 
@@ -79,6 +79,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
   const out = opts.outDir;
   rmSync(join(out, 'gitlab'), { recursive: true, force: true });
   rmSync(join(out, 'vault'), { recursive: true, force: true });
+  rmSync(join(out, 'vault-config'), { recursive: true, force: true });
   mkdirSync(join(out, 'gitlab'), { recursive: true });
 
   const org = buildOrganisation(seed, nProjects, SIM_START);
@@ -136,6 +137,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
 
   writeFileSync(join(out, 'gitlab', 'projects.json'), `${JSON.stringify(allProjects(org).map((p) => projectJson(p, sim.lastActivity.get(p.id) ?? p.createdUs)), null, 2)}\n`);
   writeFileSync(join(out, 'keytrail.yaml'), keytrailYaml(org, { rawDevice: anomaliesOn ? RAW_DEVICE : null }));
+  // Outside vault/ so that ingesting a vault directory never picks it up as an audit file.
+  mkdirSync(join(out, 'vault-config'), { recursive: true });
+  writeFileSync(join(out, 'vault-config', 'jwt-roles.json'), `${JSON.stringify(jwtRoles(org), null, 2)}\n`);
 
   return {
     outDir: out, seed, days, requests: writer.requests, lines: writer.lines, tornLines: writer.torn, pipelines: sim.pipelines,

@@ -27,7 +27,7 @@ export class LineWriter {
     this.buf.push(text);
     this.bufLen += text.length;
     this.bytes += Buffer.byteLength(text);
-    if (this.bufLen >= 1 << 16) await this.flush();
+    if (this.bufLen >= 1 << 18) await this.flush();
   }
 
   private async flush(): Promise<void> {
