@@ -106,16 +106,18 @@ export function planAnomalies(sim: Sim): Action[] {
       const { token } = oidcLogin(sim, ops, rawFrom - 3 * MINUTE_US, ip, true);
       const port = sim.port();
       const sys = org.mounts.sys;
-      const enable = sim.call({ us: rawFrom, token, mount: sys, op: 'update', path: `sys/audit/${RAW_DEVICE}`, ip, port, jobId: null, noResponse: true,
+      const enable = sim.call({ us: rawFrom + 137_000, token, mount: sys, op: 'update', path: `sys/audit/${RAW_DEVICE}`, ip, port, jobId: null, noResponse: true,
         data: (d) => ({ description: hmacCached(d, 'debugging a login issue'), local: false, options: { file_path: hmacCached(d, `/var/log/vault/${RAW_DEVICE}/audit.log`), log_raw: hmacCached(d, 'true') }, type: hmacCached(d, 'file') }) });
-      const probe: VaultReq = { t: sim.time(rawFrom + 3_000), lat: 0, id: sim.requestId(), jobId: null, op: 'update', path: 'sys/audit/test', remote: '', port: 0, requestOnly: true, onlyDevice: RAW_DEVICE };
+      // Vault writes the probe to the new device while enabling it: after the request entry, before the response.
+      const probeUs = enable.t.us + Math.floor(enable.lat / 2);
+      const probe: VaultReq = { t: { us: probeUs, ns: 411 }, lat: 0, id: sim.requestId(), jobId: null, op: 'update', path: 'sys/audit/test', remote: '', port: 0, requestOnly: true, onlyDevice: RAW_DEVICE };
       sim.push(probe);
       sim.serverLog(rawFrom + 5_000, `[INFO]  core: enabled audit backend: path=${RAW_DEVICE}/ type=file`);
       developerSession(sim, dev, rawFrom + 4 * MINUTE_US);
       const disableUs = rawFrom + 20 * MINUTE_US;
       const disable = sim.call({ us: disableUs, token, mount: sys, op: 'delete', path: `sys/audit/${RAW_DEVICE}`, ip, port, jobId: null, noResponse: true });
       sim.serverLog(disableUs + 5_000, `[INFO]  core: disabled audit backend: path=${RAW_DEVICE}/`);
-      sim.rawWindow = { from: rawFrom + 1, to: disableUs + 1 };
+      sim.rawWindow = { from: probeUs + 1, to: disable.t.us };
       add('audit-device-changed', [enable, disable], null, `sys/audit/${RAW_DEVICE} enabled (log_raw=true) and, 20 minutes later, deleted`);
       // raw-audit-logging evidence: the requests the raw device wrote in clear (filled in as they are written).
       sim.anomalies.push({ rule: 'raw-audit-logging', request_ids: sim.rawRequests, job_id: null, note: `device ${RAW_DEVICE} (vault/vault-1/${RAW_DEVICE}/) logs clear hvs. tokens and accessors for 20 minutes` });
