@@ -6,7 +6,8 @@
  * the same run, the ratio, and the machine. Machines here are shared and noisy, so only ratios against a
  * baseline of the same run are compared with targets.
  */
-import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -82,7 +83,10 @@ function writeResults(resultsDir: string): void {
   writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), text);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-});
+// Only as the entry point: stages import machineLine() from here and must not start the whole suite.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
