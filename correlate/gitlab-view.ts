@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { keyOf } from './times.js';
+import { addSeconds, keyOf } from './times.js';
 
 /** The GitLab facts the correlator compares against, read once per run and cached. */
 export interface JobFacts {
@@ -124,34 +124,51 @@ export class GitlabView {
     return s;
   }
 
-  private readonly projectJobs = new Map<number, JobFacts[]>();
+  private readonly projectJobs = new Map<number, { finished: JobFacts[]; longestSeconds: number; unfinished: JobFacts[] }>();
+
+  private jobsOfProject(projectId: number): { finished: JobFacts[]; longestSeconds: number; unfinished: JobFacts[] } {
+    let entry = this.projectJobs.get(projectId);
+    if (!entry) {
+      const finished: JobFacts[] = [];
+      const unfinished: JobFacts[] = [];
+      let longestMs = 0;
+      for (const r of this.stmts.projectJobs.all(projectId) as JobRow[]) {
+        let j = this.jobs.get(r.id);
+        if (!j) this.jobs.set(r.id, (j = toFacts(r)));
+        if (j.start_key === null) continue;
+        if (j.finished_key === null) unfinished.push(j);
+        else {
+          finished.push(j);
+          longestMs = Math.max(longestMs, Date.parse(`${j.finished_key.slice(0, 23)}Z`) - Date.parse(`${j.start_key.slice(0, 23)}Z`));
+        }
+      }
+      finished.sort((a, b) => (a.start_key! < b.start_key! ? -1 : a.start_key! > b.start_key! ? 1 : a.id - b.id));
+      entry = { finished, longestSeconds: Math.ceil(longestMs / 1000) + 1, unfinished };
+      this.projectJobs.set(projectId, entry);
+    }
+    return entry;
+  }
 
   /**
-   * Jobs of a project that started in [fromKey, untilKey] (time keys), from a per-run cache of the project's
-   * started jobs sorted by start (one query per project per run, then a binary search per login).
+   * Jobs of a project running at some instant of [loKey, hiKey] (time keys): started by hiKey and not
+   * finished before loKey. A per-run index of the project's jobs sorted by start, searched from loKey minus
+   * the project's longest job, keeps each lookup proportional to the jobs around that time.
    */
-  jobsStartedInKeys(projectId: number, fromKey: string, untilKey: string): JobFacts[] {
-    let jobs = this.projectJobs.get(projectId);
-    if (!jobs) {
-      jobs = (this.stmts.projectJobs.all(projectId) as JobRow[])
-        .map((r) => {
-          let j = this.jobs.get(r.id);
-          if (!j) this.jobs.set(r.id, (j = toFacts(r)));
-          return j;
-        })
-        .filter((j) => j.start_key !== null)
-        .sort((a, b) => (a.start_key! < b.start_key! ? -1 : a.start_key! > b.start_key! ? 1 : a.id - b.id));
-      this.projectJobs.set(projectId, jobs);
-    }
+  jobsRunningBetween(projectId: number, loKey: string, hiKey: string): JobFacts[] {
+    const { finished, longestSeconds, unfinished } = this.jobsOfProject(projectId);
+    const fromKey = addSeconds(loKey, -longestSeconds);
     let lo = 0;
-    let hi = jobs.length;
+    let hi = finished.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (jobs[mid]!.start_key! < fromKey) lo = mid + 1;
+      if (finished[mid]!.start_key! < fromKey) lo = mid + 1;
       else hi = mid;
     }
     const out: JobFacts[] = [];
-    for (let i = lo; i < jobs.length && jobs[i]!.start_key! <= untilKey; i++) out.push(jobs[i]!);
+    for (let i = lo; i < finished.length && finished[i]!.start_key! <= hiKey; i++) {
+      if (finished[i]!.finished_key! >= loKey) out.push(finished[i]!);
+    }
+    for (const j of unfinished) if (j.start_key! <= hiKey) out.push(j);
     return out.sort((a, b) => a.id - b.id);
   }
 

@@ -132,11 +132,7 @@ export function decideHeuristic(
   if (!project) return { jobId: null, evidence: { ...base, candidates: 0, reason: 'project not synced from GitLab' } };
   const lo = addSeconds(input.loginKey, -skewSeconds);
   const hi = addSeconds(input.loginKey, skewSeconds);
-  // A job running at the login started at most two days before it (GitLab job timeouts are far shorter).
-  const coarseFrom = addSeconds(lo, -2 * 86_400);
-  let candidates = gitlab
-    .jobsStartedInKeys(project.id, coarseFrom, hi)
-    .filter((j) => j.finished_key === null || j.finished_key >= lo);
+  let candidates = gitlab.jobsRunningBetween(project.id, lo, hi);
   const running = candidates.length;
   const narrowedBy: string[] = [];
   const user = userFromDisplayName(input.displayName, input.authMount);
