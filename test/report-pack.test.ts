@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../db/index.js';
 import { insertScenario, EXPECTED } from './fixtures/report/scenario.js';
+import { zipEntries } from './fixtures/report/zip-entries.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
 const tmp = tempDir('keytrail-report-');
@@ -62,7 +63,7 @@ describe('report soc2 on a known scenario', () => {
       ].sort(),
     );
     expect(existsSync(`${pack}.zip`)).toBe(true);
-    const entries = execFileSync('unzip', ['-Z1', `${pack}.zip`], { encoding: 'utf8' }).trim().split('\n');
+    const entries = zipEntries(`${pack}.zip`).map((e) => e.name);
     expect(entries[0]).toBe('2026-03/report.pdf');
     expect(entries).toContain('2026-03/populations/sample.csv');
   });
@@ -150,7 +151,7 @@ describe('report soc2 on a known scenario', () => {
     expect(rows('audit-gaps')).toEqual(c.audit_gaps.map((g: Record<string, unknown>) => [g.device, g.gap_start, g.gap_end, g.minutes].join(',')));
     expect(rows('device-coverage')).toEqual(c.device_coverage.map((d: Record<string, unknown>) => [d.device, d.first, d.last, d.lines].join(',')));
     expect(rows('lines-per-device-day')).toEqual(
-      c.per_device_day.map((r: Record<string, number>) => [r.device, r.day, r.lines_read - r.quarantined, r.stored, r.duplicates].join(',')),
+      c.per_device_day.map((r: { device: string; day: string; lines_read: number; quarantined: number; stored: number; duplicates: number }) => [r.device, r.day, r.lines_read - r.quarantined, r.stored, r.duplicates].join(',')),
     );
   });
 
