@@ -137,7 +137,11 @@ async function inputFingerprint(db: Kysely<Database>, settings: DetectionSetting
   parts.push(await db.selectFrom('accesses').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('time_key').as('last')]).executeTakeFirst());
   parts.push(await db.selectFrom('tokens').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('id').as('max')]).executeTakeFirst());
   parts.push(await db.selectFrom('leases').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('issued_time_key').as('last')]).executeTakeFirst());
-  parts.push(await db.selectFrom('gitlab_jobs').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('synced_at').as('synced')]).executeTakeFirst());
+  // GitLab: counts and maxima of primary keys (jobs rows carry their REST JSON: never scan them), plus the
+  // sync cursors, which move whenever a pipeline (and so its jobs) changed.
+  parts.push(await db.selectFrom('gitlab_jobs').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('id').as('max')]).executeTakeFirst());
+  parts.push(await db.selectFrom('gitlab_pipelines').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('id').as('max')]).executeTakeFirst());
+  parts.push(await db.selectFrom('gitlab_sync_cursors').select(['project_id', 'listing', 'updated_after']).orderBy('project_id').orderBy('listing').execute());
   parts.push(await db.selectFrom('gitlab_projects').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('synced_at').as('synced')]).executeTakeFirst());
   parts.push(await db.selectFrom('gitlab_job_lookups').select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('checked_at').as('checked')]).executeTakeFirst());
   parts.push(await db.selectFrom('devices').select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('log_raw').as('raw')]).executeTakeFirst());
@@ -197,9 +201,15 @@ export async function runDetections(handle: KeytrailDb, settings: DetectionSetti
 
   const at = now.toISOString();
   const muteOf = muteMatcher(settings.detections.mute ?? [], now);
+
+  const mutes = settings.detections.mute ?? [];
   await db.transaction().execute(async (trx) => {
     const existing = new Map<string, FindingRecord>();
-    for (const f of await trx.selectFrom('findings').selectAll().execute()) existing.set(`${f.rule}\u0000${f.subject}`, f);
+    // Nothing to merge: only the findings a mute could change are needed (all unresolved ones when mutes are
+    // configured, else the muted ones, which an expired or removed mute re-opens).
+    let load = trx.selectFrom('findings').selectAll();
+    if (candidates.length === 0) load = mutes.length ? load.where('status', '!=', 'resolved') : load.where('status', '=', 'muted');
+    for (const f of await load.execute()) existing.set(`${f.rule}\u0000${f.subject}`, f);
 
     for (const c of candidates) {
       const old = existing.get(`${c.rule}\u0000${c.subject}`);
@@ -288,7 +298,7 @@ export async function runDetections(handle: KeytrailDb, settings: DetectionSetti
         result.reopened++;
       }
     }
-    result.findings = existing.size;
+    result.findings = candidates.length ? existing.size : Number((await trx.selectFrom('findings').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())?.n ?? 0);
   });
 
   if (result.evaluated && !options.rules) await setState(db, FINGERPRINT_KEY, fingerprint);

@@ -29,6 +29,7 @@ import {
   renderQueriesSql,
   sampleByRequestIds,
   selectionHash,
+  withLiterals,
   type PopulationName,
   type QueryParams,
 } from './queries.js';
@@ -279,7 +280,7 @@ export async function writeSoc2Pack(handle: KeytrailDb, options: Soc2PackOptions
       summaries,
       findings,
       sample,
-      queries: POPULATION_NAMES.map((name) => ({ name, description: POPULATION_QUERIES[name].description, file: `populations/${name}.csv` })),
+      queries: POPULATION_NAMES.map((name) => ({ name, description: withLiterals(POPULATION_QUERIES[name].description, params), file: `populations/${name}.csv` })),
     };
   } finally {
     sqlite.exec('COMMIT');
