@@ -123,9 +123,11 @@ export class IngestStore {
     const db: Kysely<Database> = handle.db;
     this.sqlite = handle.sqlite;
     const s = this.sqlite;
-    // Dedupe probes land anywhere in the request-id index: keep its pages cached (connection-local setting).
+    // Dedupe probes land anywhere in the request-id index (about 60 bytes a line, random UUID keys): 64 MiB
+    // keeps it cached up to about a million lines, and caps the cache whatever the log size (RSS budget
+    // 300 MB). Connection-local setting; a larger one chosen by the caller is kept.
     const cache = s.pragma('cache_size', { simple: true }) as number;
-    if (cache > -32768 && cache < 8192) s.pragma('cache_size = -32768');
+    if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
     // Fewer, larger WAL checkpoints while batches stream in.
     s.pragma('wal_autocheckpoint = 8192');
     this.insertEntry = positional(
@@ -237,7 +239,16 @@ export class IngestStore {
   }
 
   commit(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
-    return this.commitTx(src, batch, cp);
+    // Every copy references the batch row and an entry row this same transaction just inserted or looked up,
+    // so the per-row foreign-key probes cannot fail: they are skipped on the hot path and restored after (the
+    // pragma only takes effect outside a transaction, which is where commit is called).
+    const enforced = this.sqlite.pragma('foreign_keys', { simple: true }) === 1 && !this.sqlite.inTransaction;
+    if (enforced) this.sqlite.pragma('foreign_keys = OFF');
+    try {
+      return this.commitTx(src, batch, cp);
+    } finally {
+      if (enforced) this.sqlite.pragma('foreign_keys = ON');
+    }
   }
 
   private commitInside(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
