@@ -213,7 +213,7 @@ class Run {
         'INSERT INTO state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
       ),
       newCopies: sqlite.prepare(
-        'SELECT c.id AS id, e.request_id AS request_id FROM audit_copies c JOIN audit_entries e ON e.id = c.entry_id WHERE c.id > ? ORDER BY c.id LIMIT ?',
+        'SELECT c.id AS id, c.entry_id AS entry_id, e.request_id AS request_id FROM audit_copies c JOIN audit_entries e ON e.id = c.entry_id WHERE c.id > ? ORDER BY c.id LIMIT ?',
       ),
       newServerEvents: sqlite.prepare(
         "SELECT id, time, time_key, lease_id FROM server_events WHERE id > ? AND kind = 'lease-revoked' AND lease_id IS NOT NULL ORDER BY id LIMIT ?",
@@ -328,19 +328,24 @@ class Run {
     // New audit copies, chunk by chunk, each chunk in its own transaction with its watermark.
     let watermark = Number(this.state(STATE_COPIES) ?? 0);
     while (true) {
-      const rows = this.stmts.newCopies.all(watermark, chunkSize) as { id: number; request_id: string | null }[];
+      const rows = this.stmts.newCopies.all(watermark, chunkSize) as { id: number; entry_id: number; request_id: string | null }[];
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!.id;
       const ordered: string[] = [];
       const seen = new Set<string>();
+      const entries = { min: Infinity, max: -Infinity };
       for (const r of rows) {
         if (r.request_id !== null && !seen.has(r.request_id)) {
           seen.add(r.request_id);
           ordered.push(r.request_id);
         }
+        if (r.request_id !== null) {
+          entries.min = Math.min(entries.min, r.entry_id);
+          entries.max = Math.max(entries.max, r.entry_id);
+        }
       }
       this.sqlite.transaction(() => {
-        this.processRequests(ordered);
+        this.processRequests(ordered, ordered.length ? entries : null);
         this.setState(STATE_COPIES, String(last));
       })();
       watermark = last;
@@ -396,8 +401,8 @@ class Run {
   // ---------------------------------------------------------------------------------------------------
   // Lineage: tokens, their HMACs, lifecycle events and leases, from each request seen in this chunk.
 
-  private processRequests(requestIds: string[]): void {
-    const views = this.views.load(requestIds);
+  private processRequests(requestIds: string[], entryRange: { min: number; max: number } | null): void {
+    const views = this.views.load(requestIds, entryRange);
     const dirtyTokens = new Set<number>();
     const dirtyLeases = new Set<string>();
     const callerOf = new Map<string, number | null>();

@@ -66,36 +66,68 @@ const ENTRY_COLUMNS =
 const COPY_COLUMNS =
   'id, entry_id, device, time, time_key, accessor, client_token, issued_accessor, issued_client_token, data_token, data_accessor, data_lease_id';
 
-/** Loads request views in bulk (one query for entries, one for copies, per call). */
+/** Loads request views in bulk (a few queries per call, never one per request). */
 export class ViewLoader {
   private readonly entries: Database.Statement;
   private readonly copies: Database.Statement;
+  private readonly entryRange: Database.Statement;
+  private readonly copyRange: Database.Statement;
 
   constructor(sqlite: Database.Database) {
     this.entries = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE request_id IN (SELECT value FROM json_each(?))`);
-    this.copies = sqlite.prepare(`SELECT ${COPY_COLUMNS} FROM audit_copies WHERE entry_id IN (SELECT value FROM json_each(?)) ORDER BY id`);
+    this.copies = sqlite.prepare(`SELECT ${COPY_COLUMNS} FROM audit_copies WHERE entry_id IN (SELECT value FROM json_each(?))`);
+    this.entryRange = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE id BETWEEN ? AND ?`);
+    this.copyRange = sqlite.prepare(`SELECT ${COPY_COLUMNS} FROM audit_copies WHERE entry_id BETWEEN ? AND ?`);
   }
 
-  load(requestIds: string[]): Map<string, RequestView> {
+  /**
+   * The views of `requestIds`. `entryIds` (the entries the new copies point at), when dense enough, lets the
+   * bulk of entries and copies come from two range scans; what the ranges miss (the other half of a pair
+   * stored earlier) is fetched by request id.
+   */
+  load(requestIds: string[], entryIds: { min: number; max: number } | null = null): Map<string, RequestView> {
     const views = new Map<string, RequestView>();
     for (const id of requestIds) views.set(id, { requestId: id, req: null, resp: null, reqCopies: [], respCopies: [] });
     if (requestIds.length === 0) return views;
-    const entries = this.entries.all(JSON.stringify(requestIds)) as EntryRow[];
     const byEntry = new Map<number, { view: RequestView; type: string }>();
-    for (const e of entries) {
-      const view = views.get(e.request_id);
-      if (!view) continue;
+    const take = (e: EntryRow) => {
+      const view = e.request_id === null ? undefined : views.get(e.request_id);
+      if (!view || byEntry.has(e.id)) return;
       if (e.type === 'response') view.resp = e;
       else view.req = e;
       byEntry.set(e.id, { view, type: e.type });
+    };
+    const ranged = entryIds !== null && entryIds.max - entryIds.min < 4 * requestIds.length + 1000;
+    if (ranged) {
+      for (const e of this.entryRange.iterate(entryIds.min, entryIds.max) as Iterable<EntryRow>) take(e);
+      const incomplete = requestIds.filter((id) => {
+        const v = views.get(id)!;
+        return !v.req || !v.resp;
+      });
+      if (incomplete.length) for (const e of this.entries.all(JSON.stringify(incomplete)) as EntryRow[]) take(e);
+    } else {
+      for (const e of this.entries.all(JSON.stringify(requestIds)) as EntryRow[]) take(e);
     }
     if (byEntry.size === 0) return views;
-    const copies = this.copies.all(JSON.stringify([...byEntry.keys()])) as CopyRow[];
-    for (const c of copies) {
+    const seenCopies = new Set<number>();
+    const place = (c: CopyRow) => {
       const owner = byEntry.get(c.entry_id);
-      if (!owner) continue;
+      if (!owner || seenCopies.has(c.id)) return;
+      seenCopies.add(c.id);
       if (owner.type === 'response') owner.view.respCopies.push(c);
       else owner.view.reqCopies.push(c);
+    };
+    if (ranged) {
+      for (const c of this.copyRange.iterate(entryIds.min, entryIds.max) as Iterable<CopyRow>) place(c);
+      const outside = [...byEntry.keys()].filter((id) => id < entryIds.min || id > entryIds.max);
+      if (outside.length) for (const c of this.copies.all(JSON.stringify(outside)) as CopyRow[]) place(c);
+    } else {
+      for (const c of this.copies.all(JSON.stringify([...byEntry.keys()])) as CopyRow[]) place(c);
+    }
+    // Copies in the order they were stored, so "the first device" never depends on how they were read.
+    for (const v of views.values()) {
+      v.reqCopies.sort((a, b) => a.id - b.id);
+      v.respCopies.sort((a, b) => a.id - b.id);
     }
     return views;
   }
