@@ -284,7 +284,8 @@ const list: RuleInfo[] = [
     title: 'Owned secret read outside CI',
     severity: 'medium',
     subject: 'token accessor and path',
-    description: 'A path that detections.path_owners assigns to a project was read by a token tied to no job (human, static or root token).',
+    description:
+      'A path that detections.path_owners assigns to a project was read by a token tied to no job (human, static or root token; a CI JWT login whose job could not be named is not counted).',
     remediation: 'Confirm the person or system needed it; move static credentials to CI job tokens or record the exception.',
     soc2: ['CC6.2', 'CC6.3'],
   },
@@ -294,7 +295,7 @@ const list: RuleInfo[] = [
     severity: 'low',
     subject: 'token accessor',
     description:
-      'A person read a production path outside detections.business_hours: a token tied to no job and not from a service login (AppRole, Kubernetes, cloud IAM, JWT, TLS certificate).',
+      'A person read a production path outside detections.business_hours: a token tied to no job, not from a CI JWT login and not from a service login (AppRole, Kubernetes, cloud IAM, TLS certificate).',
     remediation: 'Confirm the access with the person (on-call, incident); record the reason.',
     soc2: ['CC6.3', 'CC7.2'],
   },

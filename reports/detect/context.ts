@@ -127,6 +127,7 @@ export class RuleContext {
   private tokenCache = new Map<number, TokenRow | null>();
   private secretPaths: string[] | undefined;
   private accessCache = new Map<string, Promise<AccessRow[]>>();
+  private issueCache = new Map<number, { path: string | null; mount_type: string | null } | null>();
 
   constructor(
     readonly db: Kysely<Database>,
@@ -224,6 +225,27 @@ export class RuleContext {
     for (const id of ids) {
       const t = this.tokenCache.get(id);
       if (t) out.set(id, t);
+    }
+    return out;
+  }
+
+  /** The path and mount type of the request that issued each token (its login or create), when known. */
+  async issuingRequests(tokenIds: Iterable<number>): Promise<Map<number, { path: string | null; mount_type: string | null }>> {
+    const missing = [...new Set(tokenIds)].filter((id) => !this.issueCache.has(id));
+    for (const part of chunks(missing)) {
+      const rows = await this.db
+        .selectFrom('tokens')
+        .innerJoin('accesses', 'accesses.request_id', 'tokens.issue_request_id')
+        .select(['tokens.id as id', 'accesses.path as path', 'accesses.mount_type as mount_type'])
+        .where('tokens.id', 'in', part)
+        .execute();
+      for (const r of rows) this.issueCache.set(r.id, { path: r.path, mount_type: r.mount_type });
+      for (const id of part) if (!this.issueCache.has(id)) this.issueCache.set(id, null);
+    }
+    const out = new Map<number, { path: string | null; mount_type: string | null }>();
+    for (const id of tokenIds) {
+      const v = this.issueCache.get(id);
+      if (v) out.set(id, v);
     }
     return out;
   }

@@ -1,18 +1,32 @@
 /** Reads that no CI job explains: owned secrets read outside CI, and people reading production off hours. */
-import type { Evidence, Rule } from '../context.js';
+import type { AccessRow, Evidence, Rule, RuleContext } from '../context.js';
 import { keyMillis, tokenSubject } from '../context.js';
 import { businessHoursMatcher, globMatcher, ownerMatcher } from '../match.js';
 
 /**
- * Machine credentials that are not CI jobs: AppRole, Kubernetes, cloud IAM, JWT/GitLab mounts and TLS
- * certificates. A token from one of these is a service, not a person, even when no job explains it.
+ * Machine credentials that are not CI jobs: AppRole, Kubernetes, cloud IAM, TLS certificates. A token from
+ * one of these is a service, not a person, even when no job explains it.
  */
-const MACHINE_MOUNT = /^auth\/(approle|kubernetes|k8s|aws|gcp|azure|alicloud|oci|jwt|gitlab|cert|tls)[^/]*\//i;
+const MACHINE_MOUNT = /^auth\/(approle|kubernetes|k8s|aws|gcp|azure|alicloud|oci|cert|tls)[^/]*\//i;
 
-export function isHumanToken(authMount: string | null, displayName: string | null): boolean {
-  if (authMount && MACHINE_MOUNT.test(authMount)) return false;
-  if (!authMount && displayName && /^(approle|kubernetes|aws|gcp|azure|jwt)(-|$)/i.test(displayName)) return false;
-  return true;
+export type TokenOrigin = 'ci' | 'service' | 'person';
+
+/**
+ * Who holds a token no job was attributed to. A JWT `login` is a CI job whose job could not be named (people
+ * log in through the OIDC browser flow, `…/oidc/callback`); when the issuing request is unknown, a mount named
+ * like a CI JWT mount counts as CI.
+ */
+export function tokenOrigin(authMount: string | null, displayName: string | null, issue: { path: string | null; mount_type: string | null } | undefined): TokenOrigin {
+  if (issue?.path && (issue.mount_type === 'jwt' || issue.mount_type === 'oidc') && /^auth\/.+\/login$/.test(issue.path)) return 'ci';
+  if (!issue && authMount && /^auth\/(jwt|gitlab)[^/]*\//i.test(authMount)) return 'ci';
+  if (authMount && MACHINE_MOUNT.test(authMount)) return 'service';
+  if (!authMount && displayName && /^(approle|kubernetes|aws|gcp|azure)(-|$)/i.test(displayName)) return 'service';
+  return 'person';
+}
+
+async function originsOf(ctx: RuleContext, rows: AccessRow[]): Promise<(r: AccessRow) => TokenOrigin> {
+  const issues = await ctx.issuingRequests(rows.filter((r) => r.token_id !== null).map((r) => r.token_id!));
+  return (r) => tokenOrigin(r.auth_mount, r.display_name, r.token_id !== null ? issues.get(r.token_id) : undefined);
 }
 
 function readerPhrase(e: Evidence): string {
@@ -27,8 +41,11 @@ export const unattributedSecretAccess: Rule = {
     const ownerOf = ownerMatcher(owners);
     const paths = (await ctx.distinctSecretPaths()).filter((p) => ownerOf(p) !== null);
     const out: Evidence[] = [];
-    for (const r of await ctx.secretAccessesTo(paths)) {
-      if (r.attribution !== 'none') continue;
+    const rows = (await ctx.secretAccessesTo(paths)).filter((r) => r.attribution === 'none');
+    const origin = await originsOf(ctx, rows);
+    for (const r of rows) {
+      // A CI job whose job could not be named is not "outside CI": the correlator reports those.
+      if (origin(r) === 'ci') continue;
       const token = tokenSubject(r.token_accessor, r.token_id) ?? `address:${r.remote_address ?? 'unknown'}`;
       out.push({
         subject: `${token} path:${r.path}`,
@@ -55,9 +72,10 @@ export const offHoursHumanAccess: Rule = {
     const inHours = businessHoursMatcher(ctx.settings.detections.business_hours);
     const paths = (await ctx.distinctSecretPaths()).filter(isProd);
     const out: Evidence[] = [];
-    for (const r of await ctx.secretAccessesTo(paths)) {
-      if (r.attribution !== 'none' || !isHumanToken(r.auth_mount, r.display_name)) continue;
-      if (inHours(keyMillis(r.time_key))) continue;
+    const rows = (await ctx.secretAccessesTo(paths)).filter((r) => r.attribution === 'none' && !inHours(keyMillis(r.time_key)));
+    const origin = await originsOf(ctx, rows);
+    for (const r of rows) {
+      if (origin(r) !== 'person') continue;
       out.push({
         subject: tokenSubject(r.token_accessor, r.token_id) ?? `address:${r.remote_address ?? 'unknown'}`,
         time_key: r.time_key,
