@@ -238,6 +238,36 @@ export class IngestStore {
     this.upsertFile.run({ ...cp, updated_at: new Date().toISOString() });
   }
 
+  /**
+   * Opens a write transaction that groups the next commits (each becomes a savepoint inside it), ended by
+   * `endGroup`. A file's batches are written in groups: the random keys of the request-id index dirty about
+   * one index page per line, and a page dirtied by many batches of one group is written to the WAL once.
+   */
+  beginGroup(): void {
+    if (this.sqlite.inTransaction) return;
+    this.groupRestoresForeignKeys = this.sqlite.pragma('foreign_keys', { simple: true }) === 1;
+    if (this.groupRestoresForeignKeys) this.sqlite.pragma('foreign_keys = OFF');
+    this.sqlite.exec('BEGIN IMMEDIATE');
+    this.groupOpen = true;
+  }
+
+  /** Commits the group (what its batches wrote, with their checkpoints); a failed COMMIT rolls it back. */
+  endGroup(): void {
+    if (!this.groupOpen) return;
+    this.groupOpen = false;
+    try {
+      if (this.sqlite.inTransaction) this.sqlite.exec('COMMIT');
+    } catch (err) {
+      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+      throw err;
+    } finally {
+      if (this.groupRestoresForeignKeys) this.sqlite.pragma('foreign_keys = ON');
+    }
+  }
+
+  private groupOpen = false;
+  private groupRestoresForeignKeys = false;
+
   commit(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
     // Every copy references the batch row and an entry row this same transaction just inserted or looked up,
     // so the per-row foreign-key probes cannot fail: they are skipped on the hot path and restored after (the

@@ -1,7 +1,7 @@
 /**
- * `ingest vault <file|dir>...`: reads every new complete line of every file once, in batches that commit
- * their rows and the file's checkpoint in one transaction, so a crash re-reads at most one uncommitted batch
- * and never duplicates or loses a line. With `follow`, keeps scanning (woken by chokidar, with a periodic
+ * `ingest vault <file|dir>...`: reads every new complete line of every file once, in batches that write
+ * their rows and the file's checkpoint together; a few consecutive batches share one transaction (at most 16
+ * batches or 0.5 s), so a crash re-reads at most that uncommitted group and never duplicates or loses a line. With `follow`, keeps scanning (woken by chokidar, with a periodic
  * scan as the ground truth) until the signal aborts.
  */
 import { watchTargets } from './watch.js';
@@ -62,6 +62,10 @@ export class IngestIncompleteError extends KeytrailError {
     super(`could not read ${files.join(', ')} (the other files were ingested)`);
   }
 }
+
+/** A group of batches commits after this many batches or this much time, whichever comes first. */
+const GROUP_BATCHES = 16;
+const GROUP_MS = 500;
 
 const silent: IngestLogger = { info() {}, warn() {} };
 
@@ -154,29 +158,45 @@ export class VaultFileIngester {
       },
       useWorker,
     );
-    let offset = start;
     const src = { device, source: 'file' as const, fileFingerprint: fingerprint, filePath: path };
-    for await (const ev of events) {
-      if (ev.kind === 'end') {
-        if (gzip) this.store.saveCheckpoint({ fingerprint, kind: 'audit', device, path, offset: ev.offset, lines, complete: 1 });
-        break;
+    // Batches are committed in groups (bounded in batches and time, so other writers never wait long): each
+    // batch carries its own checkpoint, so a crash loses at most the uncommitted group, which the next run
+    // reads again — never a duplicate, never a gap.
+    let grouped = 0;
+    let groupStarted = 0;
+    try {
+      for await (const ev of events) {
+        if (ev.kind === 'end') {
+          if (gzip) this.store.saveCheckpoint({ fingerprint, kind: 'audit', device, path, offset: ev.offset, lines, complete: 1 });
+          break;
+        }
+        if (grouped === 0) {
+          this.store.beginGroup();
+          groupStarted = performance.now();
+        }
+        const b = ev.batch;
+        lines += b.lineCount;
+        const res = this.store.commit(src, b, { fingerprint, kind: 'audit', device, path, offset: b.endOffset, lines, complete: 0 });
+        if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) {
+          this.store.endGroup();
+          grouped = 0;
+        }
+        this.filesWithBytes.add(fingerprint);
+        this.totals.lines += b.lineCount;
+        this.totals.bytes += b.endOffset - b.startOffset;
+        this.totals.stored += res.stored;
+        this.totals.duplicates += res.duplicates;
+        this.totals.quarantined += res.quarantined;
+        if (b.redacted && !this.warnedLogRaw.has(device)) {
+          this.warnedLogRaw.add(device);
+          this.log.warn({ device }, 'device writes tokens in clear (log_raw=true): values are redacted with keytrail\'s keyed hash before storage; reconfigure the device without log_raw');
+        }
+        this.opts.onProgress?.(this.totals.bytes, Math.max(this.expected, this.totals.bytes));
+        if (this.opts.signal?.aborted) break;
       }
-      const b = ev.batch;
-      lines += b.lineCount;
-      offset = b.endOffset;
-      const res = this.store.commit(src, b, { fingerprint, kind: 'audit', device, path, offset, lines, complete: 0 });
-      this.filesWithBytes.add(fingerprint);
-      this.totals.lines += b.lineCount;
-      this.totals.bytes += b.endOffset - b.startOffset;
-      this.totals.stored += res.stored;
-      this.totals.duplicates += res.duplicates;
-      this.totals.quarantined += res.quarantined;
-      if (b.redacted && !this.warnedLogRaw.has(device)) {
-        this.warnedLogRaw.add(device);
-        this.log.warn({ device }, 'device writes tokens in clear (log_raw=true): values are redacted with keytrail\'s keyed hash before storage; reconfigure the device without log_raw');
-      }
-      this.opts.onProgress?.(this.totals.bytes, Math.max(this.expected, this.totals.bytes));
-      if (this.opts.signal?.aborted) break;
+    } finally {
+      // What the open group wrote is consistent (each batch with its checkpoint) even if reading failed later.
+      this.store.endGroup();
     }
   }
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
+import { unpackBatch, type TransferBatch } from './batch-transfer.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -50,8 +51,11 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
       }
       const event = queue.shift()!;
       if (event.kind === 'error') throw new Error(`reading ${path}: ${event.message}`);
-      yield event;
-      if (event.kind === 'end') return;
+      if (event.kind === 'end') {
+        yield event;
+        return;
+      }
+      yield { ...event, batch: unpackBatch(event.batch as TransferBatch) };
       worker.postMessage({ type: 'ack' });
     }
   } finally {
