@@ -36,6 +36,11 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let scale = 1_000_000;
   const wanted: string[] = [];
+  if (args.includes('--assemble')) {
+    // Only rebuild bench/RESULTS.md from the stages' committed results.
+    writeResults(join(ROOT, 'bench', 'results'));
+    return;
+  }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--scale') scale = Number(args[++i]);
