@@ -83,7 +83,13 @@ export function registerDemo(parent: Command): void {
           .groupBy('verified')
           .execute();
         const total = attribution.reduce((s, r) => s + Number(r.n), 0);
-        out(`Correlated ${total} Vault requests to GitLab jobs: ${attribution.map((r) => `${r.n} by ${r.attribution}`).join(', ')}; verified against GitLab: ${verified.map((r) => `${r.n} ${r.verified}`).join(', ')}.`);
+        const count = (kind: string) => Number(attribution.find((r) => r.attribution === kind)?.n ?? 0);
+        const check = (state: string) => Number(verified.find((r) => r.verified === state)?.n ?? 0);
+        out(
+          `Correlated ${total} Vault requests: ${count('claims')} tied to their GitLab job by token claims, ${count('correlation-id')} by an X-Correlation-ID header, ` +
+            `${count('heuristic')} by the heuristic (one running job fitted), ${count('none')} to no job (people, operators, unmapped roles).`,
+        );
+        out(`GitLab confirmed ${check('yes')} of those attributions and contradicted ${check('no')}; ${check('unknown')} are still unknown.`);
 
         const findings = await handle.db
           .selectFrom('findings')
@@ -95,7 +101,11 @@ export function registerDemo(parent: Command): void {
           findings.reduce<Record<string, number>>((acc, f) => ((acc[f.severity] = (acc[f.severity] ?? 0) + 1), acc), {}),
         ).sort(([a], [b]) => (rank[a] ?? 9) - (rank[b] ?? 9));
         out(`Detections raised ${findings.length} findings (${bySeverity.map(([s, c]) => `${c} ${s}`).join(', ')}), for example:`);
-        for (const f of [...findings].sort((a, b) => (rank[a.severity] ?? 9) - (rank[b.severity] ?? 9)).slice(0, 5)) {
+        const oneEach = new Map<string, (typeof findings)[number]>();
+        for (const f of [...findings].sort((a, b) => (rank[a.severity] ?? 9) - (rank[b.severity] ?? 9))) {
+          if (!oneEach.has(f.rule)) oneEach.set(f.rule, f);
+        }
+        for (const f of [...oneEach.values()].slice(0, 6)) {
           out(`  #${f.id} [${f.severity}] ${f.rule}: ${f.detail}`);
         }
         const delivered = alertsText.split('\n').filter(Boolean).length;
