@@ -54,6 +54,16 @@ function toFacts(r: JobRow): JobFacts {
   };
 }
 
+/** The value cached for a key, loaded once (a miss is cached as null too, so it is not asked again). */
+function cached<K, V>(cache: Map<K, V>, key: K, load: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = load();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 export class GitlabView {
   private readonly jobs = new Map<number, JobFacts | null>();
   private readonly projects = new Map<number, ProjectFacts | null>();
@@ -77,51 +87,28 @@ export class GitlabView {
 
   job(id: number | null): JobFacts | null {
     if (id === null) return null;
-    let j = this.jobs.get(id);
-    if (j === undefined) {
+    return cached(this.jobs, id, () => {
       const row = this.stmts.job.get(id) as JobRow | undefined;
-      j = row ? toFacts(row) : null;
-      this.jobs.set(id, j);
-    }
-    return j;
+      return row ? toFacts(row) : null;
+    });
   }
 
   project(id: number | null): ProjectFacts | null {
     if (id === null) return null;
-    let p = this.projects.get(id);
-    if (p === undefined) {
-      p = (this.stmts.project.get(id) as ProjectFacts | undefined) ?? null;
-      this.projects.set(id, p);
-    }
-    return p;
+    return cached(this.projects, id, () => (this.stmts.project.get(id) as ProjectFacts | undefined) ?? null);
   }
 
   projectNamed(path: string): ProjectFacts | null {
-    let p = this.projectByPath.get(path);
-    if (p === undefined) {
-      p = (this.stmts.projectByPath.get(path) as ProjectFacts | undefined) ?? null;
-      this.projectByPath.set(path, p);
-    }
-    return p;
+    return cached(this.projectByPath, path, () => (this.stmts.projectByPath.get(path) as ProjectFacts | undefined) ?? null);
   }
 
   pipelineSource(id: number): string | null {
-    let s = this.pipelineSources.get(id);
-    if (s === undefined) {
-      s = (this.stmts.pipelineSource.get(id) as { source: string | null } | undefined)?.source ?? null;
-      this.pipelineSources.set(id, s);
-    }
-    return s;
+    return cached(this.pipelineSources, id, () => (this.stmts.pipelineSource.get(id) as { source: string | null } | undefined)?.source ?? null);
   }
 
   /** The outcome of a targeted lookup of a job (`--jobs-from-audit`): 'not-found' means GitLab has no such job. */
   lookupStatus(jobId: number): string | null {
-    let s = this.lookups.get(jobId);
-    if (s === undefined) {
-      s = (this.stmts.lookup.get(jobId) as { status: string } | undefined)?.status ?? null;
-      this.lookups.set(jobId, s);
-    }
-    return s;
+    return cached(this.lookups, jobId, () => (this.stmts.lookup.get(jobId) as { status: string } | undefined)?.status ?? null);
   }
 
   private readonly projectJobs = new Map<number, { finished: JobFacts[]; longestSeconds: number; unfinished: JobFacts[] }>();

@@ -259,31 +259,8 @@ function applyPathGlob<O>(qb: SelectQueryBuilder<Database, 'accesses', O>, glob:
   return qb.where('path', '>=', glob.prefix).where('path', '<', prefixUpperBound(glob.prefix));
 }
 
-interface AccessDbRow {
-  request_id: string;
-  time: string;
-  devices: string;
-  operation: string | null;
-  path: string | null;
-  namespace: string;
-  mount_type: string | null;
-  outcome: string;
-  remote_address: string | null;
-  display_name: string | null;
-  entity_id: string | null;
-  auth_mount: string | null;
-  role: string | null;
-  token_accessor: string | null;
-  lease_id: string | null;
-  job_id: number | null;
-  pipeline_id: number | null;
-  project_id: number | null;
-  project_path: string | null;
-  user_login: string | null;
-  ref: string | null;
-  attribution: string;
-  verified: string | null;
-}
+/** An access row as stored: `devices` is the sorted names joined with ','. */
+type AccessDbRow = Omit<AccessRecord, 'devices'> & { devices: string };
 
 export function toAccessRecord(r: AccessDbRow): AccessRecord {
   return { ...r, devices: r.devices ? r.devices.split(',') : [] };
