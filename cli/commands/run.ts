@@ -16,6 +16,9 @@ export function registerRun(parent: Command): void {
         const format = parseSummaryFormat(opts.format);
         const reportPeriod = opts.reportPeriod ? parsePeriod(opts.reportPeriod) : undefined;
         const config = ctx.config();
+        if (!config.source) {
+          ctx.logger.warn('no keytrail.yaml here (and no --config): no sources to read; write one with `keytrail init`');
+        }
         const lock = acquireRunLock(ctx.dbPath);
         try {
           const handle = await ctx.openDb();
