@@ -301,8 +301,14 @@ export async function queryAccesses(handle: KeytrailDb, filters: AccessFilters =
   })();
 }
 
-export async function queryTokens(handle: KeytrailDb, filters: TokenFilters = {}): Promise<IterableIterator<TokenRecord>> {
-  let qb = handle.db.selectFrom('tokens').selectAll();
+/** The filters tokens and leases share: project, job, pipeline, user and issue day. */
+async function whereCredential<T extends 'tokens' | 'leases', O>(
+  handle: KeytrailDb,
+  query: SelectQueryBuilder<Database, T, O>,
+  filters: CommonFilters,
+): Promise<SelectQueryBuilder<Database, T, O>> {
+  // Both tables carry these columns; Kysely checks them against the union.
+  let qb = query as unknown as SelectQueryBuilder<Database, 'tokens' | 'leases', O>;
   if (filters.project !== undefined) {
     const target = await resolveProject(handle.db, filters.project);
     qb = 'id' in target ? qb.where('project_id', '=', target.id) : qb.where('project_path', '=', target.path);
@@ -310,10 +316,15 @@ export async function queryTokens(handle: KeytrailDb, filters: TokenFilters = {}
   if (filters.job !== undefined) qb = qb.where('job_id', '=', filters.job);
   if (filters.pipeline !== undefined) qb = qb.where('pipeline_id', '=', filters.pipeline);
   if (filters.user !== undefined) qb = qb.where('user_login', '=', filters.user);
-  if (filters.attribution !== undefined) qb = qb.where('attribution', '=', filters.attribution);
   const range = dayRange(filters.from, filters.to);
   if (range.from) qb = qb.where('issued_time_key', '>=', range.from);
   if (range.to) qb = qb.where('issued_time_key', '<=', range.to);
+  return qb as unknown as SelectQueryBuilder<Database, T, O>;
+}
+
+export async function queryTokens(handle: KeytrailDb, filters: TokenFilters = {}): Promise<IterableIterator<TokenRecord>> {
+  let qb = await whereCredential(handle, handle.db.selectFrom('tokens').selectAll(), filters);
+  if (filters.attribution !== undefined) qb = qb.where('attribution', '=', filters.attribution);
   qb = qb.orderBy('issued_time_key').orderBy('id');
   if (filters.limit !== undefined) qb = qb.limit(filters.limit);
   const rows = iterate<Database['tokens'] & { id: number }>(handle, qb);
@@ -356,17 +367,7 @@ export async function queryTokens(handle: KeytrailDb, filters: TokenFilters = {}
 }
 
 export async function queryLeases(handle: KeytrailDb, filters: LeaseFilters = {}): Promise<IterableIterator<LeaseRecord>> {
-  let qb = handle.db.selectFrom('leases').selectAll();
-  if (filters.project !== undefined) {
-    const target = await resolveProject(handle.db, filters.project);
-    qb = 'id' in target ? qb.where('project_id', '=', target.id) : qb.where('project_path', '=', target.path);
-  }
-  if (filters.job !== undefined) qb = qb.where('job_id', '=', filters.job);
-  if (filters.pipeline !== undefined) qb = qb.where('pipeline_id', '=', filters.pipeline);
-  if (filters.user !== undefined) qb = qb.where('user_login', '=', filters.user);
-  const range = dayRange(filters.from, filters.to);
-  if (range.from) qb = qb.where('issued_time_key', '>=', range.from);
-  if (range.to) qb = qb.where('issued_time_key', '<=', range.to);
+  let qb = await whereCredential(handle, handle.db.selectFrom('leases').selectAll(), filters);
   // A lease id is its issuing path plus a random suffix: `--path database/creds/app` matches its leases.
   const glob = filters.path !== undefined ? compileGlob(filters.path) : null;
   if (glob?.prefix) qb = qb.where('lease_id', '>=', glob.prefix).where('lease_id', '<', prefixUpperBound(glob.prefix));
