@@ -11,6 +11,7 @@
  * The hot path uses better-sqlite3 prepared statements with constant SQL and bound parameters.
  */
 import type Database from 'better-sqlite3';
+import type { AccessesTable, LeasesTable } from '../db/schema/correlate.js';
 import type { KeytrailDb } from '../db/connection.js';
 import { claimsOf, correlationJobId, parseJson, type JobClaims } from './claims.js';
 import { GitlabView } from './gitlab-view.js';
@@ -38,61 +39,10 @@ const STATE_SERVER = 'correlate.server_events_watermark';
 const STATE_GITLAB = 'correlate.gitlab_mark';
 const STATE_SETTINGS = 'correlate.settings';
 
-interface AccessRow {
-  request_id: string;
-  time: string;
-  time_key: string;
-  devices: string;
-  operation: string | null;
-  path: string | null;
-  namespace: string;
-  mount_type: string | null;
-  outcome: string;
-  remote_address: string | null;
-  display_name: string | null;
-  entity_id: string | null;
-  auth_mount: string | null;
-  role: string | null;
-  token_accessor: string | null;
-  token_id: number | null;
-  lease_id: string | null;
-  job_id: number | null;
-  pipeline_id: number | null;
-  project_id: number | null;
-  project_path: string | null;
-  user_login: string | null;
-  ref: string | null;
-  attribution: Attribution;
-  verified: Verified | null;
-  verify_detail: string | null;
-  pairing: string;
-  request_entry_id: number | null;
-  response_entry_id: number | null;
-  is_secret_access: number;
-}
+/** An access row as the engine builds it: the stored row with its attribution and verification typed. */
+type AccessRow = Omit<AccessesTable, 'attribution' | 'verified'> & { attribution: Attribution; verified: Verified | null };
 
-interface LeaseRow {
-  lease_id: string;
-  issued_at: string;
-  issued_time_key: string;
-  issue_request_id: string;
-  token_id: number | null;
-  mount_type: string | null;
-  job_id: number | null;
-  pipeline_id: number | null;
-  project_id: number | null;
-  project_path: string | null;
-  user_login: string | null;
-  renew_count: number;
-  last_renewed_at: string | null;
-  ttl_seconds: number;
-  ended_at: string | null;
-  end_kind: string | null;
-  end_request_id: string | null;
-  end_inferred: number;
-  job_finished_at: string | null;
-  outlived_job: number | null;
-}
+type LeaseRow = LeasesTable;
 
 interface EventRow {
   source_id: string;
