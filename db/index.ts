@@ -2,4 +2,5 @@ export * from './connection.js';
 export * from './errors.js';
 export * from './time.js';
 export * from './state.js';
+export * from './checkpointer.js';
 export type * from './schema/index.js';

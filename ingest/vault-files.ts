@@ -6,7 +6,7 @@
  */
 import { watchTargets } from './watch.js';
 import picomatch from 'picomatch';
-import type { KeytrailDb } from '../db/index.js';
+import { BackgroundCheckpointer, type KeytrailDb } from '../db/index.js';
 import { KeytrailError } from '../db/errors.js';
 import { deviceNameFor, expandInputs, readFileHead, type FileHead } from './files.js';
 import { keyPathFor } from './redact.js';
@@ -164,6 +164,8 @@ export class VaultFileIngester {
     // reads again — never a duplicate, never a gap.
     let grouped = 0;
     let groupStarted = 0;
+    // A large read: checkpoints run beside the writer instead of inside its commits.
+    const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
     try {
       for await (const ev of events) {
         if (ev.kind === 'end') {
@@ -197,6 +199,7 @@ export class VaultFileIngester {
     } finally {
       // What the open group wrote is consistent (each batch with its checkpoint) even if reading failed later.
       this.store.endGroup();
+      await checkpointer?.stop();
     }
   }
 }
