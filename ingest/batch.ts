@@ -9,18 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { parseAuditLine, type QuarantineReason } from './parse.js';
 import { normaliseEntry } from './normalize.js';
 import { looksLogRaw, maskTokens, Redactor } from './redact.js';
-
-export interface EntryRecord {
-  requestId: string | null;
-  type: string;
-  time: string;
-  timeKey: string;
-  /** Position of the stored line inside the batch's stored bytes. */
-  lineOffset: number;
-  lineLength: number;
-  entry: unknown[];
-  hmacs: unknown[];
-}
+import { PackedRowsWriter, type PackedRows } from './packed-rows.js';
 
 export interface QuarantineRecord {
   /** Absolute byte offset in the source (file offset, or the socket stream offset). */
@@ -38,7 +27,8 @@ export interface PreparedBatch {
   sha256: string;
   storedSha256: string;
   rawGzip: Uint8Array;
-  entries: EntryRecord[];
+  /** The stored and duplicate entries: normalised values, HMACs and the line's place in the stored bytes. */
+  rows: PackedRows;
   quarantined: QuarantineRecord[];
   /** The stored bytes are redacted (the device is, or was found to be, log_raw). */
   redacted: boolean;
@@ -59,7 +49,7 @@ export interface BatchOptions {
 }
 
 type Item =
-  | { kind: 'entry'; bytes: Buffer; offset: number; record: EntryRecord; stored: Buffer | null }
+  | { kind: 'entry'; bytes: Buffer; row: number; stored: Buffer | null }
   | { kind: 'quarantine'; bytes: Buffer | null; record: QuarantineRecord };
 
 const NL = Buffer.from('\n');
@@ -69,6 +59,9 @@ const GZIP_LEVEL = 1;
 
 export class BatchBuilder {
   private items: Item[] = [];
+  private readonly rows: PackedRowsWriter;
+  private firstTimeKey: string | null = null;
+  private lastTimeKey: string | null = null;
   private bytes = 0;
   private hash: Hash = createHash('sha256');
   private exact = true;
@@ -88,6 +81,7 @@ export class BatchBuilder {
     this.logRaw = opts.logRaw;
     this.maxLines = opts.maxLines ?? 2000;
     this.maxBytes = opts.maxBytes ?? 2 * 1024 * 1024;
+    this.rows = new PackedRowsWriter(Math.min(this.maxLines, 4096));
     this.startOffset = startOffset;
     this.endOffset = startOffset;
   }
@@ -129,13 +123,11 @@ export class BatchBuilder {
       stored = Buffer.from(JSON.stringify(parsed.entry));
     }
     const { entry, hmacs } = normaliseEntry(parsed.entry, parsed.requestId, parsed.type, parsed.time, parsed.timeKey);
-    this.items.push({
-      kind: 'entry',
-      bytes,
-      offset,
-      stored,
-      record: { requestId: parsed.requestId, type: parsed.type, time: parsed.time, timeKey: parsed.timeKey, lineOffset: 0, lineLength: 0, entry, hmacs },
-    });
+    // Packed at once: only the batch's distinct strings outlive this line.
+    this.items.push({ kind: 'entry', bytes, stored, row: this.rows.add(entry, hmacs) });
+    const k = parsed.timeKey;
+    if (this.firstTimeKey === null || k < this.firstTimeKey) this.firstTimeKey = k;
+    if (this.lastTimeKey === null || k > this.lastTimeKey) this.lastTimeKey = k;
   }
 
   /** A piece of an over-long line: hashed, never kept. */
@@ -184,29 +176,21 @@ export class BatchBuilder {
       redactor.redactEntry(parsed.entry);
       item.stored = Buffer.from(JSON.stringify(parsed.entry));
       const { entry, hmacs } = normaliseEntry(parsed.entry, parsed.requestId, parsed.type, parsed.time, parsed.timeKey);
-      item.record = { ...item.record, entry, hmacs };
+      this.rows.set(item.row, entry, hmacs);
     }
   }
 
   finish(): PreparedBatch {
     const chunks: Buffer[] = [];
-    const entries: EntryRecord[] = [];
     const quarantined: QuarantineRecord[] = [];
     let pos = 0;
-    let first: string | null = null;
-    let last: string | null = null;
     const redactor = this.logRaw ? this.opts.redactor() : null;
     for (const item of this.items) {
       if (item.kind === 'entry') {
         const line = item.stored ?? item.bytes;
-        item.record.lineOffset = pos;
-        item.record.lineLength = line.length;
-        entries.push(item.record);
+        this.rows.setLine(item.row, pos, line.length);
         chunks.push(line, NL);
         pos += line.length + 1;
-        const k = item.record.timeKey;
-        if (first === null || k < first) first = k;
-        if (last === null || k > last) last = k;
       } else {
         quarantined.push(item.record);
         if (item.bytes) {
@@ -226,12 +210,12 @@ export class BatchBuilder {
       sha256,
       storedSha256,
       rawGzip: gzipSync(stored, { level: GZIP_LEVEL }),
-      entries,
+      rows: this.rows.finish(),
       quarantined,
       redacted: this.logRaw,
       logRawDetected: this.detectedHere,
-      firstTimeKey: first,
-      lastTimeKey: last,
+      firstTimeKey: this.firstTimeKey,
+      lastTimeKey: this.lastTimeKey,
     };
   }
 }

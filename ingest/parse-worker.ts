@@ -1,11 +1,12 @@
 /**
  * Parse worker: reads, splits, parses, normalises, redacts, hashes and compresses one file's batches while
- * the main thread writes the previous ones. At most two batches wait for the writer (flat memory). Batches
- * travel packed (batch-transfer.ts): cloning every value costs the writer as much as inserting it.
+ * the main thread writes the previous ones. At most two batches wait for the writer (flat memory). A batch's
+ * rows are packed (packed-rows.ts) and their typed arrays transferred: cloning every value cost the writer as
+ * much as inserting it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileBatches, type ReadOptions } from './reader.js';
-import { packBatch } from './batch-transfer.js';
+import { transferList } from './packed-rows.js';
 
 const MAX_IN_FLIGHT = 2;
 
@@ -26,8 +27,7 @@ async function main(): Promise<void> {
       while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (wake = r));
       if (event.kind === 'batch') {
         inFlight++;
-        const { batch, transfer } = packBatch(event.batch);
-        port.postMessage({ ...event, batch }, transfer);
+        port.postMessage(event, transferList(event.batch.rows));
       } else {
         port.postMessage(event);
       }

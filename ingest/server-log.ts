@@ -15,6 +15,7 @@ import { toTimeKey } from '../db/time.js';
 import { expandInputs, readFileHead, stripRotation } from './files.js';
 import { LineSplitter } from './lines.js';
 import type { PreparedBatch, QuarantineRecord } from './batch.js';
+import { emptyPackedRows } from './packed-rows.js';
 import { IngestStore, type ServerEventRecord } from './store.js';
 import { watchForChanges, watchTargets } from './watch.js';
 import type { IngestLogger } from './vault-files.js';
@@ -115,7 +116,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
         sha256,
         storedSha256: exact ? sha256 : createHash('sha256').update(stored).digest('hex'),
         rawGzip: gzipSync(stored),
-        entries: [],
+        rows: emptyPackedRows(),
         quarantined,
         redacted: false,
         logRawDetected: false,

@@ -10,6 +10,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database, KeytrailDb } from '../db/index.js';
 import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
 import type { PreparedBatch } from './batch.js';
+import { forEachRow } from './packed-rows.js';
 
 const MARK = '\u0000kt:';
 
@@ -286,21 +287,35 @@ export class IngestStore {
     const batchId = this.insertBatchRow(src, batch, now);
     let stored = 0;
     let duplicates = 0;
-    for (const e of batch.entries) {
+    // Values are bound straight from the packed rows, through two argument arrays reused row after row.
+    const entryArgs: unknown[] = new Array<unknown>(ENTRY_COLUMNS.length);
+    const copyArgs: unknown[] = new Array<unknown>(COPY_COLUMNS.length);
+    copyArgs[1] = src.device;
+    copyArgs[4] = batchId;
+    forEachRow(batch.rows, (row) => {
+      for (let c = 0; c < entryArgs.length; c++) entryArgs[c] = row.entry[c];
       // No RETURNING (it materialises a temporary result): `changes` says whether the row was new.
-      const inserted = this.insertEntry.run(...e.entry);
+      const inserted = this.insertEntry.run(entryArgs);
       let entryId: number;
       let dup = 0;
       if (inserted.changes === 1) {
         entryId = Number(inserted.lastInsertRowid);
         stored++;
       } else {
-        entryId = this.entryId.get<{ id: number }>({ request_id: e.requestId, type: e.type })!.id;
+        // normaliseEntry puts request id and type first.
+        entryId = this.entryId.get<{ id: number }>({ request_id: row.entry[0], type: row.entry[1] })!.id;
         dup = 1;
         duplicates++;
       }
-      this.insertCopy.run(entryId, src.device, e.time, e.timeKey, batchId, e.lineOffset, e.lineLength, dup, ...e.hmacs);
-    }
+      copyArgs[0] = entryId;
+      copyArgs[2] = row.entry[2]; // time
+      copyArgs[3] = row.entry[3]; // time key
+      copyArgs[5] = row.lineOffset;
+      copyArgs[6] = row.lineLength;
+      copyArgs[7] = dup;
+      for (let c = 0; c < row.hmacs.length; c++) copyArgs[8 + c] = row.hmacs[c];
+      this.insertCopy.run(copyArgs);
+    });
     this.insertQuarantines(src, batch, batchId, now);
     this.batchCounts.run({ id: batchId, stored, duplicates, quarantined: batch.quarantined.length });
     this.upsertDevice.run({

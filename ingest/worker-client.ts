@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
-import { unpackBatch, type TransferBatch } from './batch-transfer.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -55,7 +54,7 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
         yield event;
         return;
       }
-      yield { ...event, batch: unpackBatch(event.batch as TransferBatch) };
+      yield event;
       worker.postMessage({ type: 'ack' });
     }
   } finally {

@@ -1,0 +1,76 @@
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { BatchBuilder } from '../ingest/batch.js';
+import { PackedRowsWriter, rowsOf, transferList } from '../ingest/packed-rows.js';
+import { parseAuditLine } from '../ingest/parse.js';
+import { normaliseEntry } from '../ingest/normalize.js';
+import { Redactor } from '../ingest/redact.js';
+import { auditLines } from '../bench/gen-audit.js';
+
+function buildBatch(lines: string[]) {
+  const builder = new BatchBuilder({ prefix: null, logRaw: false, redactor: () => new Redactor(Buffer.alloc(32, 7)) }, 0);
+  let offset = 0;
+  for (const line of lines) {
+    const bytes = Buffer.from(line);
+    builder.addLine(bytes, offset);
+    offset += bytes.length + 1;
+  }
+  return builder.finish();
+}
+
+function normalised(line: string) {
+  const p = parseAuditLine(Buffer.from(line), null);
+  if (!p.ok) throw new Error(p.detail);
+  return normaliseEntry(p.entry, p.requestId, p.type, p.time, p.timeKey);
+}
+
+describe('ingest: rows packed as lines are parsed and handed to the writer', () => {
+  it('keeps every line\'s normalised values and its place in the stored bytes, across a thread hand-over', () => {
+    const lines = [...auditLines({ lines: 300, seed: 5 })];
+    // A line with pre-1.2 empty values and a help request without id: nulls and a null request id travel too.
+    lines.push('{"time":"2026-03-02T09:00:00.5Z","type":"request","auth":{"token_type":""},"request":{"operation":"help","path":"sys/x","remote_port":-1.5}}');
+    const batch = buildBatch(lines);
+
+    // What the worker posts (structured clone, typed arrays transferred) is what the writer reads.
+    const received = structuredClone(batch, { transfer: transferList(batch.rows) });
+    expect(batch.rows.cells.byteLength).toBe(0); // transferred, not copied
+    const rows = rowsOf(received.rows);
+    expect(rows).toHaveLength(lines.length);
+    const stored = gunzipSync(received.rawGzip);
+    rows.forEach((row, i) => {
+      const { entry, hmacs } = normalised(lines[i]!);
+      expect(row.entry).toEqual(entry);
+      expect(row.hmacs).toEqual(hmacs);
+      expect(stored.subarray(row.lineOffset, row.lineOffset + row.lineLength).toString()).toBe(lines[i]);
+    });
+    expect(rows.at(-1)!.entry[0]).toBeNull(); // request id
+    expect(rows.at(-1)!.entry[13]).toBe(-1.5); // remote_port: a number, sign and fraction kept
+
+    // Values repeat within a batch: far fewer distinct strings than string values.
+    const stringValues = rows.flatMap((r) => [...r.entry, ...r.hmacs]).filter((v) => typeof v === 'string').length;
+    expect(received.rows.strings.length).toBeLessThan(stringValues / 3);
+  });
+
+  it('grows past its first capacity and replaces a row in place', () => {
+    const lines = [...auditLines({ lines: 40, seed: 6 })];
+    const writer = new PackedRowsWriter(4);
+    lines.forEach((line, i) => {
+      const { entry, hmacs } = normalised(line);
+      writer.setLine(writer.add(entry, hmacs), i * 10, i);
+    });
+    const replacement = normalised(lines[39]!);
+    writer.set(0, replacement.entry, replacement.hmacs);
+    const rows = rowsOf(writer.finish());
+    expect(rows).toHaveLength(40);
+    expect(rows[0]!.entry).toEqual(replacement.entry);
+    expect(rows[0]!.lineOffset).toBe(0);
+    expect(rows[39]!.lineOffset).toBe(390);
+    expect(rows[20]!.entry).toEqual(normalised(lines[20]!).entry);
+  });
+
+  it('refuses a value that is not a string, number or null', () => {
+    const { entry, hmacs } = normalised([...auditLines({ lines: 1, seed: 7 })][0]!);
+    entry[5] = { unexpected: true };
+    expect(() => new PackedRowsWriter().add(entry, hmacs)).toThrow(/not a string, number or null/);
+  });
+});
