@@ -40,10 +40,6 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   } catch (err) {
     throw new KeytrailError(`cannot open database ${path}: ${(err as Error).message}`);
   }
-  // 32 KiB pages (a new database only: the size is fixed once the first table exists). Audit rows are about a
-  // kilobyte; with 4 KiB pages a bulk ingest spent a third of its writer time on per-page work (B-tree
-  // splits, one WAL frame and one write() per page, checkpoint copies).
-  if (!options.readonly) sqlite.pragma('page_size = 32768');
   if (!options.readonly) sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
