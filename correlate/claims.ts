@@ -36,7 +36,23 @@ export function parseJson<T>(text: string | null | undefined): T | null {
   }
 }
 
-export function claimsOf(metadataJson: string | null | undefined): JobClaims {
+/** Claims by metadata text: one job's token repeats the same metadata on every request it makes. */
+const claimsMemo = new Map<string, Readonly<JobClaims>>();
+const CLAIMS_MEMO_LIMIT = 20_000;
+
+/** The claims in a token's metadata (a shared, frozen object: do not modify). */
+export function claimsOf(metadataJson: string | null | undefined): Readonly<JobClaims> {
+  const key = metadataJson ?? '';
+  let claims = claimsMemo.get(key);
+  if (claims === undefined) {
+    if (claimsMemo.size >= CLAIMS_MEMO_LIMIT) claimsMemo.clear();
+    claims = Object.freeze(parseClaims(metadataJson));
+    claimsMemo.set(key, claims);
+  }
+  return claims;
+}
+
+function parseClaims(metadataJson: string | null | undefined): JobClaims {
   const md = parseJson<Record<string, unknown>>(metadataJson) ?? {};
   return {
     role: str(md.role),

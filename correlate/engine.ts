@@ -169,13 +169,8 @@ class Run {
         "SELECT id, time, time_key, lease_id FROM server_events WHERE id > ? AND kind = 'lease-revoked' AND lease_id IS NOT NULL ORDER BY id LIMIT ?",
       ),
       maxServerEvent: sqlite.prepare('SELECT MAX(id) AS id FROM server_events'),
-      // An upsert (not INSERT OR REPLACE): rewriting a row only touches the indexes of columns that changed.
-      upsertAccess: sqlite.prepare(
-        `INSERT INTO accesses (${ACCESS_COLUMNS.join(', ')}) VALUES (${ACCESS_COLUMNS.map((c) => `@${c}`).join(', ')}) ` +
-          `ON CONFLICT(request_id) DO UPDATE SET ${ACCESS_COLUMNS.filter((c) => c !== 'request_id')
-            .map((c) => `${c} = excluded.${c}`)
-            .join(', ')}`,
-      ),
+      insertAccess: sqlite.prepare(`INSERT INTO accesses (${ACCESS_COLUMNS.join(', ')}) VALUES (${ACCESS_COLUMNS.map(() => '?').join(', ')})`),
+      storedAccess: sqlite.prepare(`SELECT ${ACCESS_COLUMNS.join(', ')} FROM accesses WHERE request_id = ?`).raw(true),
       accessTokenId: sqlite.prepare('SELECT token_id FROM accesses WHERE request_id = ?'),
       accessForLease: sqlite.prepare(
         'SELECT job_id, pipeline_id, project_id, project_path, user_login, mount_type, token_id FROM accesses WHERE request_id = ?',
@@ -253,12 +248,13 @@ class Run {
     this.stmts.setState.run(key, value, new Date().toISOString());
   }
 
-  /** A larger page cache and memory-mapped reads for the run (restored afterwards): the joins are index lookups. */
+  /** A larger page cache and memory-mapped reads for the run (restored afterwards): the joins are index lookups
+   * spread over the whole database. */
   private withCache<T>(fn: () => T): T {
     const cache = this.sqlite.pragma('cache_size', { simple: true }) as number;
     const mmap = this.sqlite.pragma('mmap_size', { simple: true }) as number;
     this.sqlite.pragma('cache_size = -262144');
-    this.sqlite.pragma('mmap_size = 1073741824');
+    this.sqlite.pragma('mmap_size = 2147418112'); // SQLite's default ceiling (2 GiB)
     try {
       return fn();
     } finally {
@@ -822,10 +818,37 @@ class Run {
         caller = issued ?? this.tokens.find(allCopies(v), 'caller');
       }
       const row = this.accessRow(v, caller);
-      this.stmts.upsertAccess.run(row);
+      this.storeAccess(row);
       this.touchedRequests.set(row.request_id, { attribution: row.attribution, verified: row.verified });
     }
   }
+
+  /**
+   * Inserts a new access row, or updates only the columns that changed: a request is correlated again when
+   * another device's copy arrives (usually changing `devices` alone), and rewriting every column of a row
+   * rewrites its entry in each of the table's ten indexes.
+   */
+  private storeAccess(row: AccessRow): void {
+    const values = ACCESS_COLUMNS.map((c) => row[c] ?? null);
+    const stored = this.stmts.storedAccess.get(row.request_id) as unknown[] | undefined;
+    if (!stored) {
+      this.stmts.insertAccess.run(values);
+      return;
+    }
+    const changed: number[] = [];
+    for (let i = 0; i < values.length; i++) if (values[i] !== stored[i]) changed.push(i);
+    if (changed.length === 0) return;
+    const key = changed.join(',');
+    let update = this.accessUpdates.get(key);
+    if (!update) {
+      // Column names come from ACCESS_COLUMNS, never from data.
+      update = this.sqlite.prepare(`UPDATE accesses SET ${changed.map((i) => `${ACCESS_COLUMNS[i]} = ?`).join(', ')} WHERE request_id = ?`);
+      this.accessUpdates.set(key, update);
+    }
+    update.run([...changed.map((i) => values[i]), row.request_id]);
+  }
+
+  private readonly accessUpdates = new Map<string, Database.Statement>();
 
   private accessRow(v: RequestView, tokenId: number | null): AccessRow {
     const main = mainEntry(v);

@@ -2,6 +2,20 @@ import { toTimeKey, timeKeyToIso } from '../db/time.js';
 
 /** A time key moved by whole seconds; the sub-second digits are kept as they were. */
 export function addSeconds(key: string, seconds: number): string {
+  // The same job start/finish times are shifted by the same skew for every request of the job.
+  const memoKey = `${seconds}|${key}`;
+  let shifted = shiftMemo.get(memoKey);
+  if (shifted === undefined) {
+    if (shiftMemo.size >= 50_000) shiftMemo.clear();
+    shifted = shiftKey(key, seconds);
+    shiftMemo.set(memoKey, shifted);
+  }
+  return shifted;
+}
+
+const shiftMemo = new Map<string, string>();
+
+function shiftKey(key: string, seconds: number): string {
   const ms = Date.parse(`${key.slice(0, 19)}Z`) + seconds * 1000;
   return `${new Date(ms).toISOString().slice(0, 19)}${key.slice(19)}`;
 }

@@ -81,6 +81,10 @@ const TOKEN_COLUMNS: (keyof TokenRow)[] = [
   'outlived_job',
 ];
 
+function valuesOf(row: TokenRow): unknown[] {
+  return TOKEN_COLUMNS.map((c) => row[c] ?? null);
+}
+
 export type HmacKind = 'accessor' | 'client_token';
 
 /**
@@ -89,30 +93,35 @@ export type HmacKind = 'accessor' | 'client_token';
  */
 export class TokenStore {
   private readonly rows = new Map<number, TokenRow>();
-  private readonly hmacs = new Map<string, number | null>();
+  /** device → kind → HMAC → token (null: known to name no token). */
+  private readonly hmacs = new Map<string, Map<string, number | null>>();
+  private cachedHmacs = 0;
   private readonly stmts;
 
-  constructor(sqlite: Database.Database) {
+  constructor(private readonly sqlite: Database.Database) {
     this.stmts = {
       hmac: sqlite.prepare('SELECT token_id FROM token_hmacs WHERE device = ? AND kind = ? AND hmac = ?'),
       addHmac: sqlite.prepare('INSERT OR IGNORE INTO token_hmacs (device, kind, hmac, token_id) VALUES (?, ?, ?, ?)'),
       row: sqlite.prepare('SELECT * FROM tokens WHERE id = ?'),
       insert: sqlite.prepare("INSERT INTO tokens (attribution, orphan, request_count, end_inferred) VALUES ('none', 0, 0, 0)"),
-      update: sqlite.prepare(`UPDATE tokens SET ${TOKEN_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`),
     };
   }
 
-  private key(device: string, kind: HmacKind, hmac: string): string {
-    return `${device}\u0000${kind}\u0000${hmac}`;
+  private domain(device: string, kind: HmacKind): Map<string, number | null> {
+    const k = kind === 'accessor' ? `a:${device}` : `c:${device}`;
+    let m = this.hmacs.get(k);
+    if (!m) this.hmacs.set(k, (m = new Map()));
+    return m;
   }
 
   lookup(device: string, kind: HmacKind, hmac: string | null): number | null {
     if (!hmac) return null;
-    const k = this.key(device, kind, hmac);
-    let id = this.hmacs.get(k);
+    const domain = this.domain(device, kind);
+    let id = domain.get(hmac);
     if (id === undefined) {
       id = (this.stmts.hmac.get(device, kind, hmac) as { token_id: number } | undefined)?.token_id ?? null;
-      this.hmacs.set(k, id);
+      domain.set(hmac, id);
+      this.cachedHmacs++;
     }
     return id;
   }
@@ -122,7 +131,7 @@ export class TokenStore {
     if (!hmac) return;
     if (this.lookup(device, kind, hmac) !== null) return;
     this.stmts.addHmac.run(device, kind, hmac, tokenId);
-    this.hmacs.set(this.key(device, kind, hmac), tokenId);
+    this.domain(device, kind).set(hmac, tokenId); // replaces the null cached by lookup
   }
 
   /** The token named by any copy's caller (`auth.*`) or issued (`response.auth.*`) HMACs; the accessor first. */
@@ -153,7 +162,9 @@ export class TokenStore {
   /** Forgets a merged-away token and every cached HMAC (they now name the kept token). */
   forget(id: number): void {
     this.rows.delete(id);
+    this.saved.delete(id);
     this.hmacs.clear();
+    this.cachedHmacs = 0;
   }
 
   linkAll(copies: CopyRow[], which: 'caller' | 'issued', tokenId: number): void {
@@ -168,6 +179,7 @@ export class TokenStore {
     const row = Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, null])) as unknown as TokenRow;
     Object.assign(row, { id, attribution: 'none', orphan: 0, request_count: 0, end_inferred: 0 });
     this.rows.set(id, row);
+    this.saved.set(id, valuesOf(row));
     return row;
   }
 
@@ -177,17 +189,40 @@ export class TokenStore {
       row = this.stmts.row.get(id) as TokenRow | undefined;
       if (!row) return null;
       this.rows.set(id, row);
+      this.saved.set(id, valuesOf(row));
     }
     return row;
   }
 
+  /** Writes the columns that differ from what was last read or written (every column when that is unknown). */
   save(row: TokenRow): void {
-    this.stmts.update.run(row);
+    const values = valuesOf(row);
+    const before = this.saved.get(row.id);
+    const changed: number[] = [];
+    for (let i = 0; i < values.length; i++) if (!before || values[i] !== before[i]) changed.push(i);
+    this.saved.set(row.id, values);
+    if (changed.length === 0) return;
+    const key = changed.length === values.length ? 'all' : changed.join(',');
+    let update = this.updates.get(key);
+    if (!update) {
+      // Column names come from TOKEN_COLUMNS, never from data.
+      update = this.sqlite.prepare(`UPDATE tokens SET ${changed.map((i) => `${TOKEN_COLUMNS[i]} = ?`).join(', ')} WHERE id = ?`);
+      this.updates.set(key, update);
+    }
+    update.run([...changed.map((i) => values[i]), row.id]);
   }
+
+  /** Each cached row's column values as last read from or written to the database. */
+  private readonly saved = new Map<number, unknown[]>();
+  private readonly updates = new Map<string, Database.Statement>();
 
   /** Forgets cached rows (between chunks, so memory stays flat on big runs). */
   clearRows(): void {
     this.rows.clear();
-    if (this.hmacs.size > 500_000) this.hmacs.clear();
+    this.saved.clear();
+    if (this.cachedHmacs > 500_000) {
+      this.hmacs.clear();
+      this.cachedHmacs = 0;
+    }
   }
 }

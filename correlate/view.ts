@@ -59,12 +59,42 @@ export interface RequestView {
   respCopies: CopyRow[];
 }
 
-const ENTRY_COLUMNS =
-  'id, request_id, type, time, time_key, operation, path, namespace_path, mount_point, mount_type, mount_class, remote_address, ' +
-  'display_name, entity_id, token_type, token_ttl, token_issue_time, policies, metadata, correlation_id, error, response_error, ' +
-  'issued_display_name, issued_entity_id, issued_token_type, issued_token_ttl, issued_policies, issued_metadata, issued_orphan, lease_id';
-const COPY_COLUMNS =
-  'id, entry_id, device, time, time_key, accessor, client_token, issued_accessor, issued_client_token, data_token, data_accessor, data_lease_id';
+const ENTRY_FIELDS = [
+  'id', 'request_id', 'type', 'time', 'time_key', 'operation', 'path', 'namespace_path', 'mount_point', 'mount_type',
+  'mount_class', 'remote_address', 'display_name', 'entity_id', 'token_type', 'token_ttl', 'token_issue_time', 'policies',
+  'metadata', 'correlation_id', 'error', 'response_error', 'issued_display_name', 'issued_entity_id', 'issued_token_type',
+  'issued_token_ttl', 'issued_policies', 'issued_metadata', 'issued_orphan', 'lease_id',
+] as const satisfies readonly (keyof EntryRow)[];
+const COPY_FIELDS = [
+  'id', 'entry_id', 'device', 'time', 'time_key', 'accessor', 'client_token', 'issued_accessor', 'issued_client_token',
+  'data_token', 'data_accessor', 'data_lease_id',
+] as const satisfies readonly (keyof CopyRow)[];
+
+/**
+ * Rows are read as arrays (better-sqlite3 `raw` mode) and wrapped in an object whose fields are getters on a
+ * shared prototype: materialising every row as an object with thirty named properties cost more than the
+ * query itself, on the correlator's largest read.
+ */
+function rowClass<T>(fields: readonly string[]): new (values: unknown[]) => T {
+  class Row {
+    constructor(readonly values: unknown[]) {}
+  }
+  fields.forEach((name, i) => {
+    Object.defineProperty(Row.prototype, name, {
+      get(this: Row) {
+        return this.values[i];
+      },
+      enumerable: true,
+    });
+  });
+  return Row as unknown as new (values: unknown[]) => T;
+}
+
+const EntryRecord = rowClass<EntryRow>(ENTRY_FIELDS);
+const CopyRecord = rowClass<CopyRow>(COPY_FIELDS);
+const ENTRY_ID = 0;
+const COPY_ID = 0;
+const COPY_ENTRY_ID = 1;
 
 /** Loads request views in bulk (a few queries per call, never one per request). */
 export class ViewLoader {
@@ -74,10 +104,12 @@ export class ViewLoader {
   private readonly copyRange: Database.Statement;
 
   constructor(sqlite: Database.Database) {
-    this.entries = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE request_id IN (SELECT value FROM json_each(?))`);
-    this.copies = sqlite.prepare(`SELECT ${COPY_COLUMNS} FROM audit_copies WHERE entry_id IN (SELECT value FROM json_each(?))`);
-    this.entryRange = sqlite.prepare(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE id BETWEEN ? AND ?`);
-    this.copyRange = sqlite.prepare(`SELECT ${COPY_COLUMNS} FROM audit_copies WHERE entry_id BETWEEN ? AND ?`);
+    const entryColumns = ENTRY_FIELDS.join(', ');
+    const copyColumns = COPY_FIELDS.join(', ');
+    this.entries = sqlite.prepare(`SELECT ${entryColumns} FROM audit_entries WHERE request_id IN (SELECT value FROM json_each(?))`).raw(true);
+    this.copies = sqlite.prepare(`SELECT ${copyColumns} FROM audit_copies WHERE entry_id IN (SELECT value FROM json_each(?))`).raw(true);
+    this.entryRange = sqlite.prepare(`SELECT ${entryColumns} FROM audit_entries WHERE id BETWEEN ? AND ?`).raw(true);
+    this.copyRange = sqlite.prepare(`SELECT ${copyColumns} FROM audit_copies WHERE entry_id BETWEEN ? AND ?`).raw(true);
   }
 
   /**
@@ -90,44 +122,46 @@ export class ViewLoader {
     for (const id of requestIds) views.set(id, { requestId: id, req: null, resp: null, reqCopies: [], respCopies: [] });
     if (requestIds.length === 0) return views;
     const byEntry = new Map<number, { view: RequestView; type: string }>();
-    const take = (e: EntryRow) => {
+    const take = (values: unknown[]) => {
+      const e = new EntryRecord(values);
       const view = e.request_id === null ? undefined : views.get(e.request_id);
-      if (!view || byEntry.has(e.id)) return;
+      if (!view || byEntry.has(values[ENTRY_ID] as number)) return;
       if (e.type === 'response') view.resp = e;
       else view.req = e;
       byEntry.set(e.id, { view, type: e.type });
     };
     const ranged = entryIds !== null && entryIds.max - entryIds.min < 4 * requestIds.length + 1000;
     if (ranged) {
-      for (const e of this.entryRange.iterate(entryIds.min, entryIds.max) as Iterable<EntryRow>) take(e);
+      for (const e of this.entryRange.iterate(entryIds.min, entryIds.max) as Iterable<unknown[]>) take(e);
       const incomplete = requestIds.filter((id) => {
         const v = views.get(id)!;
         return !v.req || !v.resp;
       });
-      if (incomplete.length) for (const e of this.entries.all(JSON.stringify(incomplete)) as EntryRow[]) take(e);
+      if (incomplete.length) for (const e of this.entries.iterate(JSON.stringify(incomplete)) as Iterable<unknown[]>) take(e);
     } else {
-      for (const e of this.entries.all(JSON.stringify(requestIds)) as EntryRow[]) take(e);
+      for (const e of this.entries.iterate(JSON.stringify(requestIds)) as Iterable<unknown[]>) take(e);
     }
     if (byEntry.size === 0) return views;
     const seenCopies = new Set<number>();
-    const place = (c: CopyRow) => {
-      const owner = byEntry.get(c.entry_id);
-      if (!owner || seenCopies.has(c.id)) return;
-      seenCopies.add(c.id);
-      if (owner.type === 'response') owner.view.respCopies.push(c);
-      else owner.view.reqCopies.push(c);
+    const place = (values: unknown[]) => {
+      const owner = byEntry.get(values[COPY_ENTRY_ID] as number);
+      const id = values[COPY_ID] as number;
+      if (!owner || seenCopies.has(id)) return;
+      seenCopies.add(id);
+      if (owner.type === 'response') owner.view.respCopies.push(new CopyRecord(values));
+      else owner.view.reqCopies.push(new CopyRecord(values));
     };
     if (ranged) {
-      for (const c of this.copyRange.iterate(entryIds.min, entryIds.max) as Iterable<CopyRow>) place(c);
+      for (const c of this.copyRange.iterate(entryIds.min, entryIds.max) as Iterable<unknown[]>) place(c);
       const outside = [...byEntry.keys()].filter((id) => id < entryIds.min || id > entryIds.max);
-      if (outside.length) for (const c of this.copies.all(JSON.stringify(outside)) as CopyRow[]) place(c);
+      if (outside.length) for (const c of this.copies.iterate(JSON.stringify(outside)) as Iterable<unknown[]>) place(c);
     } else {
-      for (const c of this.copies.all(JSON.stringify([...byEntry.keys()])) as CopyRow[]) place(c);
+      for (const c of this.copies.iterate(JSON.stringify([...byEntry.keys()])) as Iterable<unknown[]>) place(c);
     }
     // Copies in the order they were stored, so "the first device" never depends on how they were read.
     for (const v of views.values()) {
-      v.reqCopies.sort((a, b) => a.id - b.id);
-      v.respCopies.sort((a, b) => a.id - b.id);
+      if (v.reqCopies.length > 1) v.reqCopies.sort((a, b) => a.id - b.id);
+      if (v.respCopies.length > 1) v.respCopies.sort((a, b) => a.id - b.id);
     }
     return views;
   }
