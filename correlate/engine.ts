@@ -13,6 +13,7 @@
 import type Database from 'better-sqlite3';
 import type { AccessesTable, LeasesTable } from '../db/schema/correlate.js';
 import type { KeytrailDb } from '../db/connection.js';
+import { BackgroundCheckpointer } from '../db/checkpointer.js';
 import { claimsOf, correlationJobId, parseJson, type JobClaims } from './claims.js';
 import { GitlabView } from './gitlab-view.js';
 import { leaseTtlFor, settingsFingerprint, type CorrelateSettings } from './settings.js';
@@ -985,5 +986,13 @@ function mountOfLoginPath(path: string | null): string | null {
  */
 export async function correlate(handle: KeytrailDb, settings: CorrelateSettings, options: CorrelateOptions = {}): Promise<CorrelateSummary> {
   const run = new Run(handle.sqlite, settings);
-  return run.execute(options.chunkSize ?? 50_000);
+  // A large run writes as much as it reads: its WAL checkpoints go to a background thread (not for a few new lines).
+  const copies = handle.sqlite.prepare('SELECT MAX(id) AS id FROM audit_copies').get() as { id: number | null };
+  const watermark = handle.sqlite.prepare('SELECT value FROM state WHERE key = ?').get(STATE_COPIES) as { value: string } | undefined;
+  const checkpointer = (copies.id ?? 0) - Number(watermark?.value ?? 0) > 50_000 ? BackgroundCheckpointer.start(handle) : null;
+  try {
+    return run.execute(options.chunkSize ?? 50_000);
+  } finally {
+    await checkpointer?.stop();
+  }
 }
