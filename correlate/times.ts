@@ -1,23 +1,27 @@
 import { toTimeKey, timeKeyToIso } from '../db/time.js';
 
-/** A time key moved by whole seconds; the sub-second digits are kept as they were. */
+/**
+ * A time key moved by whole seconds; the sub-second digits are kept as they were. Called for every access
+ * (job windows, token and lease ends): the key's fixed-width fields are read and written directly instead of
+ * going through Date.parse and toISOString.
+ */
 export function addSeconds(key: string, seconds: number): string {
-  // The same job start/finish times are shifted by the same skew for every request of the job.
-  const memoKey = `${seconds}|${key}`;
-  let shifted = shiftMemo.get(memoKey);
-  if (shifted === undefined) {
-    if (shiftMemo.size >= 50_000) shiftMemo.clear();
-    shifted = shiftKey(key, seconds);
-    shiftMemo.set(memoKey, shifted);
-  }
-  return shifted;
+  const ms = Date.UTC(digits(key, 0, 4), digits(key, 5, 7) - 1, digits(key, 8, 10), digits(key, 11, 13), digits(key, 14, 16), digits(key, 17, 19));
+  const d = new Date(ms + seconds * 1000);
+  return (
+    `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T` +
+    `${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}${key.slice(19)}`
+  );
 }
 
-const shiftMemo = new Map<string, string>();
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  return n;
+}
 
-function shiftKey(key: string, seconds: number): string {
-  const ms = Date.parse(`${key.slice(0, 19)}Z`) + seconds * 1000;
-  return `${new Date(ms).toISOString().slice(0, 19)}${key.slice(19)}`;
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
 }
 
 /** GitLab and Vault times (ISO/RFC3339, any offset) as a time key; null when absent or unreadable. */

@@ -94,7 +94,7 @@ export type HmacKind = 'accessor' | 'client_token';
 export class TokenStore {
   private readonly rows = new Map<number, TokenRow>();
   /** device → kind → HMAC → token (null: known to name no token). */
-  private readonly hmacs = new Map<string, Map<string, number | null>>();
+  private readonly hmacs = new Map<string, Record<HmacKind, Map<string, number | null>>>();
   private cachedHmacs = 0;
   private readonly stmts;
 
@@ -108,10 +108,9 @@ export class TokenStore {
   }
 
   private domain(device: string, kind: HmacKind): Map<string, number | null> {
-    const k = kind === 'accessor' ? `a:${device}` : `c:${device}`;
-    let m = this.hmacs.get(k);
-    if (!m) this.hmacs.set(k, (m = new Map()));
-    return m;
+    let byKind = this.hmacs.get(device);
+    if (!byKind) this.hmacs.set(device, (byKind = { accessor: new Map(), client_token: new Map() }));
+    return byKind[kind];
   }
 
   lookup(device: string, kind: HmacKind, hmac: string | null): number | null {
