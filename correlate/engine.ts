@@ -274,25 +274,39 @@ class Run {
 
     // New audit copies, chunk by chunk, each chunk in its own transaction with its watermark.
     let watermark = Number(this.state(STATE_COPIES) ?? 0);
+    // A request is read with every copy stored so far, so one logged by several devices is complete the first
+    // time any of its copies comes up. Requests already processed in this run with copies beyond their chunk
+    // (the other devices' copies, ingested later) → the highest copy id their views held: when those copies come
+    // up in a later chunk, nothing about the request is new and it is not processed again.
+    const processedAhead = new Map<string, number>();
     while (true) {
       const rows = this.stmts.newCopies.all(watermark, chunkSize) as { id: number; entry_id: number; request_id: string | null }[];
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!.id;
+      const newestCopy = new Map<string, number>();
+      for (const r of rows) if (r.request_id !== null) newestCopy.set(r.request_id, Math.max(newestCopy.get(r.request_id) ?? 0, r.id));
       const ordered: string[] = [];
       const seen = new Set<string>();
       const entries = { min: Infinity, max: -Infinity };
       for (const r of rows) {
-        if (r.request_id !== null && !seen.has(r.request_id)) {
+        if (r.request_id === null) continue;
+        const ahead = processedAhead.get(r.request_id);
+        if (ahead !== undefined && ahead >= newestCopy.get(r.request_id)!) continue;
+        if (!seen.has(r.request_id)) {
           seen.add(r.request_id);
           ordered.push(r.request_id);
         }
-        if (r.request_id !== null) {
-          entries.min = Math.min(entries.min, r.entry_id);
-          entries.max = Math.max(entries.max, r.entry_id);
-        }
+        entries.min = Math.min(entries.min, r.entry_id);
+        entries.max = Math.max(entries.max, r.entry_id);
       }
       this.sqlite.transaction(() => {
-        this.processRequests(ordered, ordered.length ? entries : null);
+        const views = this.processRequests(ordered, ordered.length ? entries : null);
+        for (const v of views.values()) {
+          let newest = 0;
+          for (const c of v.reqCopies) newest = Math.max(newest, c.id);
+          for (const c of v.respCopies) newest = Math.max(newest, c.id);
+          if (newest > last) processedAhead.set(v.requestId, newest);
+        }
         this.setState(STATE_COPIES, String(last));
       })();
       watermark = last;
@@ -348,7 +362,8 @@ class Run {
   // ---------------------------------------------------------------------------------------------------
   // Lineage: tokens, their HMACs, lifecycle events and leases, from each request seen in this chunk.
 
-  private processRequests(requestIds: string[], entryRange: { min: number; max: number } | null): void {
+  /** Correlates the requests (their views as loaded are returned). */
+  private processRequests(requestIds: string[], entryRange: { min: number; max: number } | null): Map<string, RequestView> {
     const views = this.views.load(requestIds, entryRange);
     const dirtyTokens = new Set<number>();
     const dirtyLeases = new Set<string>();
@@ -366,6 +381,7 @@ class Run {
     for (let i = 0; i < more.length; i += 5000) this.writeAccesses(this.views.load(more.slice(i, i + 5000)), new Map());
     this.finishTokens(dirtyTokens, dirtyLeases);
     this.recomputeLeases(dirtyLeases);
+    return views;
   }
 
   private event(

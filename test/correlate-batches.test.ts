@@ -107,6 +107,27 @@ describe('incremental correlation', () => {
     expect(await snapshot(h.handle)).toEqual(reference);
   });
 
+  it.each([5, 13])('two devices read in one run, in chunks of %i copies, end in the same rows as one chunk', async (chunkSize) => {
+    // Each request is read with every device's copy the first time one of its copies comes up; when the other
+    // device's copies come up in a later chunk of the same run it is not processed again.
+    const devices = [
+      { name: 'node-a', salt: 'salt-a' },
+      { name: 'node-b', salt: 'salt-b', lagMicros: 11 },
+    ];
+    const { s, serverLog } = buildData(devices);
+    const files = { 'node-a': s.audit.file('node-a'), 'node-b': s.audit.file('node-b') };
+    const reference = await snapshot((await oneShot(files, serverLog)).handle);
+
+    const h = await harness();
+    opened.push(h);
+    await storeGitlab(h.handle, GITLAB, '2026-03-02T12:00:00.000Z');
+    for (const [device, text] of Object.entries(files)) await h.ingestText(`${device}.log`, text, device);
+    await h.serverLog('server.log', serverLog);
+    const summary = await h.correlate(SETTINGS, { chunkSize });
+    expect(summary.requests).toBe(reference.accesses.length);
+    expect(await snapshot(h.handle)).toEqual(reference);
+  });
+
   it('two devices fed in interleaved random slices end in the same rows as one run', async () => {
     const devices = [
       { name: 'node-a', salt: 'salt-a' },
