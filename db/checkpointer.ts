@@ -16,11 +16,16 @@ const BACKSTOP_BYTES = 512 * 1024 * 1024;
 const INTERVAL_MS = 200;
 
 export class BackgroundCheckpointer {
+  private readonly exited: Promise<void>;
+
   private constructor(
     private readonly handle: KeytrailDb,
     private readonly worker: Worker,
     private readonly previousAutocheckpoint: number,
-  ) {}
+  ) {
+    // Listened for from the start: a checkpointer that failed early has exited before stop() is called.
+    this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  }
 
   /** Starts checkpointing in the background; null when that is not possible (in-memory database, no compiled worker). */
   static start(handle: KeytrailDb): BackgroundCheckpointer | null {
@@ -30,16 +35,17 @@ export class BackgroundCheckpointer {
     const pageSize = handle.sqlite.pragma('page_size', { simple: true }) as number;
     const worker = new Worker(WORKER_URL, { workerData: { path: handle.path, intervalMs: INTERVAL_MS }, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     // A failing checkpointer only means the writer checkpoints by itself again.
-    worker.on('error', () => handle.sqlite.pragma(`wal_autocheckpoint = ${previous}`));
+    worker.on('error', () => {
+      if (handle.sqlite.open) handle.sqlite.pragma(`wal_autocheckpoint = ${previous}`);
+    });
     handle.sqlite.pragma(`wal_autocheckpoint = ${Math.ceil(BACKSTOP_BYTES / pageSize)}`);
     return new BackgroundCheckpointer(handle, worker, previous);
   }
 
   /** Stops the checkpointer (after its current checkpoint) and gives checkpoints back to the writer. */
   async stop(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('stop');
-    await exited;
+    await this.exited;
     this.handle.sqlite.pragma(`wal_autocheckpoint = ${this.previousAutocheckpoint}`);
   }
 }
