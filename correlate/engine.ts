@@ -249,8 +249,10 @@ class Run {
     this.stmts.setState.run(key, value, new Date().toISOString());
   }
 
-  /** A larger page cache and memory-mapped reads for the run (restored afterwards): the joins are index lookups
-   * spread over the whole database. */
+  /**
+   * A larger page cache and memory-mapped reads for the run (restored afterwards): the joins are index lookups
+   * spread over the whole database.
+   */
   private withCache<T>(fn: () => T): T {
     const cache = this.sqlite.pragma('cache_size', { simple: true }) as number;
     const mmap = this.sqlite.pragma('mmap_size', { simple: true }) as number;
