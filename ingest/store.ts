@@ -129,8 +129,8 @@ export class IngestStore {
     // 300 MB). Connection-local setting; a larger one chosen by the caller is kept.
     const cache = s.pragma('cache_size', { simple: true }) as number;
     if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
-    // Fewer, larger WAL checkpoints while batches stream in (32 MiB of WAL, whatever the page size).
-    s.pragma(`wal_autocheckpoint = ${Math.ceil((32 * 1024 * 1024) / (s.pragma('page_size', { simple: true }) as number))}`);
+    // Fewer, larger WAL checkpoints while batches stream in (32 MiB of 4 KiB pages).
+    s.pragma('wal_autocheckpoint = 8192');
     this.insertEntry = positional(
       s,
       db
@@ -243,6 +243,9 @@ export class IngestStore {
    * Opens a write transaction that groups the next commits (each becomes a savepoint inside it), ended by
    * `endGroup`. A file's batches are written in groups: the random keys of the request-id index dirty about
    * one index page per line, and a page dirtied by many batches of one group is written to the WAL once.
+   * Every copy references the batch row and an entry row its own batch just inserted or looked up, so the
+   * per-row foreign-key probes cannot fail: they are off for the group (the pragma only takes effect outside
+   * a transaction) and restored after.
    */
   beginGroup(): void {
     if (this.sqlite.inTransaction) return;
@@ -270,15 +273,14 @@ export class IngestStore {
   private groupRestoresForeignKeys = false;
 
   commit(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
-    // Every copy references the batch row and an entry row this same transaction just inserted or looked up,
-    // so the per-row foreign-key probes cannot fail: they are skipped on the hot path and restored after (the
-    // pragma only takes effect outside a transaction, which is where commit is called).
-    const enforced = this.sqlite.pragma('foreign_keys', { simple: true }) === 1 && !this.sqlite.inTransaction;
-    if (enforced) this.sqlite.pragma('foreign_keys = OFF');
+    // Outside a group (the socket listener), a batch is a group of one: same transaction, same skipped
+    // foreign-key probes.
+    const own = !this.groupOpen;
+    if (own) this.beginGroup();
     try {
       return this.commitTx(src, batch, cp);
     } finally {
-      if (enforced) this.sqlite.pragma('foreign_keys = ON');
+      if (own) this.endGroup();
     }
   }
 
@@ -287,15 +289,14 @@ export class IngestStore {
     const batchId = this.insertBatchRow(src, batch, now);
     let stored = 0;
     let duplicates = 0;
-    // Values are bound straight from the packed rows, through two argument arrays reused row after row.
-    const entryArgs: unknown[] = new Array<unknown>(ENTRY_COLUMNS.length);
+    // Values are bound straight from the packed rows: the entry from the row view, the copy through an
+    // argument array reused row after row.
     const copyArgs: unknown[] = new Array<unknown>(COPY_COLUMNS.length);
     copyArgs[1] = src.device;
     copyArgs[4] = batchId;
     forEachRow(batch.rows, (row) => {
-      for (let c = 0; c < entryArgs.length; c++) entryArgs[c] = row.entry[c];
       // No RETURNING (it materialises a temporary result): `changes` says whether the row was new.
-      const inserted = this.insertEntry.run(entryArgs);
+      const inserted = this.insertEntry.run(row.entry);
       let entryId: number;
       let dup = 0;
       if (inserted.changes === 1) {
