@@ -15,6 +15,7 @@ import type { AccessesTable, LeasesTable } from '../db/schema/correlate.js';
 import type { KeytrailDb } from '../db/connection.js';
 import { BackgroundCheckpointer } from '../db/checkpointer.js';
 import { claimsOf, correlationJobId, parseJson, type JobClaims } from './claims.js';
+import { ColumnUpdates } from './column-updates.js';
 import { GitlabView } from './gitlab-view.js';
 import { leaseTtlFor, settingsFingerprint, type CorrelateSettings } from './settings.js';
 import { addSeconds, isoOf, keyOf, minKey } from './times.js';
@@ -149,6 +150,7 @@ class Run {
   private prefixEvents: EventRow[] | null = null;
   /** Requests of tokens merged away in this chunk: their rows follow the kept token. */
   private mergedRequests: string[] = [];
+  private readonly accessUpdates: ColumnUpdates;
   private readonly heuristicMemo = new Map<string, HeuristicDecision>();
 
   constructor(
@@ -158,6 +160,7 @@ class Run {
     this.gitlab = new GitlabView(sqlite);
     this.tokens = new TokenStore(sqlite);
     this.views = new ViewLoader(sqlite);
+    this.accessUpdates = new ColumnUpdates(sqlite, 'accesses', 'request_id', ACCESS_COLUMNS);
     this.stmts = {
       getState: sqlite.prepare('SELECT value FROM state WHERE key = ?'),
       setState: sqlite.prepare(
@@ -170,6 +173,7 @@ class Run {
         "SELECT id, time, time_key, lease_id FROM server_events WHERE id > ? AND kind = 'lease-revoked' AND lease_id IS NOT NULL ORDER BY id LIMIT ?",
       ),
       maxServerEvent: sqlite.prepare('SELECT MAX(id) AS id FROM server_events'),
+      maxCopy: sqlite.prepare('SELECT MAX(id) AS id FROM audit_copies'),
       insertAccess: sqlite.prepare(`INSERT INTO accesses (${ACCESS_COLUMNS.join(', ')}) VALUES (${ACCESS_COLUMNS.map(() => '?').join(', ')})`),
       storedAccess: sqlite.prepare(`SELECT ${ACCESS_COLUMNS.join(', ')} FROM accesses WHERE request_id = ?`).raw(true),
       accessTokenId: sqlite.prepare('SELECT token_id FROM accesses WHERE request_id = ?'),
@@ -264,6 +268,12 @@ class Run {
       this.sqlite.pragma(`cache_size = ${Number(cache)}`);
       this.sqlite.pragma(`mmap_size = ${Number(mmap)}`);
     }
+  }
+
+  /** How many audit copies arrived since the last run (copy ids are dense, so the id difference). */
+  newCopiesAbout(): number {
+    const max = (this.stmts.maxCopy.get() as { id: number | null }).id ?? 0;
+    return max - Number(this.state(STATE_COPIES) ?? 0);
   }
 
   execute(chunkSize: number): CorrelateSummary {
@@ -854,20 +864,8 @@ class Run {
       this.stmts.insertAccess.run(values);
       return;
     }
-    const changed: number[] = [];
-    for (let i = 0; i < values.length; i++) if (values[i] !== stored[i]) changed.push(i);
-    if (changed.length === 0) return;
-    const key = changed.join(',');
-    let update = this.accessUpdates.get(key);
-    if (!update) {
-      // Column names come from ACCESS_COLUMNS, never from data.
-      update = this.sqlite.prepare(`UPDATE accesses SET ${changed.map((i) => `${ACCESS_COLUMNS[i]} = ?`).join(', ')} WHERE request_id = ?`);
-      this.accessUpdates.set(key, update);
-    }
-    update.run([...changed.map((i) => values[i]), row.request_id]);
+    this.accessUpdates.write(row.request_id, values, stored);
   }
-
-  private readonly accessUpdates = new Map<string, Database.Statement>();
 
   private accessRow(v: RequestView, tokenId: number | null): AccessRow {
     const main = mainEntry(v);
@@ -1005,9 +1003,7 @@ function mountOfLoginPath(path: string | null): string | null {
 export async function correlate(handle: KeytrailDb, settings: CorrelateSettings, options: CorrelateOptions = {}): Promise<CorrelateSummary> {
   const run = new Run(handle.sqlite, settings);
   // A large run writes as much as it reads: its WAL checkpoints go to a background thread (not for a few new lines).
-  const copies = handle.sqlite.prepare('SELECT MAX(id) AS id FROM audit_copies').get() as { id: number | null };
-  const watermark = handle.sqlite.prepare('SELECT value FROM state WHERE key = ?').get(STATE_COPIES) as { value: string } | undefined;
-  const checkpointer = (copies.id ?? 0) - Number(watermark?.value ?? 0) > 50_000 ? BackgroundCheckpointer.start(handle) : null;
+  const checkpointer = run.newCopiesAbout() > 50_000 ? BackgroundCheckpointer.start(handle) : null;
   try {
     return run.execute(options.chunkSize ?? 50_000);
   } finally {

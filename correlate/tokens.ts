@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CopyRow } from './view.js';
+import { ColumnUpdates } from './column-updates.js';
 
 /** A tokens row as the correlator keeps it in memory while a run works on it. */
 export interface TokenRow {
@@ -98,7 +99,8 @@ export class TokenStore {
   private cachedHmacs = 0;
   private readonly stmts;
 
-  constructor(private readonly sqlite: Database.Database) {
+  constructor(sqlite: Database.Database) {
+    this.updates = new ColumnUpdates(sqlite, 'tokens', 'id', TOKEN_COLUMNS);
     this.stmts = {
       hmac: sqlite.prepare('SELECT token_id FROM token_hmacs WHERE device = ? AND kind = ? AND hmac = ?'),
       addHmac: sqlite.prepare('INSERT OR IGNORE INTO token_hmacs (device, kind, hmac, token_id) VALUES (?, ?, ?, ?)'),
@@ -197,23 +199,13 @@ export class TokenStore {
   save(row: TokenRow): void {
     const values = valuesOf(row);
     const before = this.saved.get(row.id);
-    const changed: number[] = [];
-    for (let i = 0; i < values.length; i++) if (!before || values[i] !== before[i]) changed.push(i);
     this.saved.set(row.id, values);
-    if (changed.length === 0) return;
-    const key = changed.length === values.length ? 'all' : changed.join(',');
-    let update = this.updates.get(key);
-    if (!update) {
-      // Column names come from TOKEN_COLUMNS, never from data.
-      update = this.sqlite.prepare(`UPDATE tokens SET ${changed.map((i) => `${TOKEN_COLUMNS[i]} = ?`).join(', ')} WHERE id = ?`);
-      this.updates.set(key, update);
-    }
-    update.run([...changed.map((i) => values[i]), row.id]);
+    this.updates.write(row.id, values, before);
   }
 
   /** Each cached row's column values as last read from or written to the database. */
   private readonly saved = new Map<number, unknown[]>();
-  private readonly updates = new Map<string, Database.Statement>();
+  private readonly updates: ColumnUpdates;
 
   /** Forgets cached rows (between chunks, so memory stays flat on big runs). */
   clearRows(): void {
