@@ -10,8 +10,7 @@ const { path, intervalMs } = workerData as { path: string; intervalMs: number };
 const port = parentPort!;
 const db = new Database(path);
 db.pragma('busy_timeout = 100');
-let stopping = false;
-let timer: NodeJS.Timeout | null = null;
+let timer: NodeJS.Timeout | undefined;
 
 function checkpoint(): void {
   try {
@@ -22,15 +21,13 @@ function checkpoint(): void {
 }
 
 function tick(): void {
-  timer = null;
-  if (stopping) return;
   checkpoint();
   timer = setTimeout(tick, intervalMs);
 }
 
+// The message runs between ticks (one event loop), so clearing the timer is enough to stop.
 port.on('message', () => {
-  stopping = true;
-  if (timer) clearTimeout(timer);
+  clearTimeout(timer);
   db.close();
   port.close();
 });

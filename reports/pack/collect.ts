@@ -9,11 +9,8 @@ import { bindingsFor, SUMMARY_QUERIES, type QueryParams, type SummaryName } from
 export type Timings = Record<string, number>;
 
 function summary<T>(sqlite: Database.Database, name: SummaryName, params: QueryParams, timings: Timings): T[] {
-  const t0 = performance.now();
   const sql = SUMMARY_QUERIES[name].sql;
-  const rows = sqlite.prepare(sql).all(bindingsFor(sql, params)) as T[];
-  timings[`summary:${name}`] = Math.round(performance.now() - t0);
-  return rows;
+  return timed(timings, `summary:${name}`, () => sqlite.prepare(sql).all(bindingsFor(sql, params)) as T[]);
 }
 
 function ratio(n: number, d: number): number | null {
@@ -33,8 +30,7 @@ interface CopyScan {
  * occupied buckets, so comparing the last line of one with the first of the next finds exactly the gaps the
  * SQL (LAG over time order) finds, for any threshold of a minute or more.
  */
-function scanAuditCopies(sqlite: Database.Database, params: QueryParams, timings: Timings): CopyScan {
-  const t0 = performance.now();
+function scanAuditCopies(sqlite: Database.Database, params: QueryParams): CopyScan {
   interface DeviceScan {
     days: Map<string, { parsed: number; stored: number; duplicates: number }>;
     first: string;
@@ -78,13 +74,12 @@ function scanAuditCopies(sqlite: Database.Database, params: QueryParams, timings
       if (gapMs > limitMs) out.gaps.push({ device, gap_start: start, gap_end: end, minutes: Math.floor(gapMs / 60_000) });
     }
   }
-  timings['scan:audit-copies'] = Math.round(performance.now() - t0);
   return out;
 }
 
 /** The completeness and accuracy figures, from the summary queries and a recomputation of the hash chains. */
 export function collectCompleteness(sqlite: Database.Database, period: Period, params: QueryParams, timings: Timings = {}): Completeness {
-  const copies = scanAuditCopies(sqlite, params, timings);
+  const copies = timed(timings, 'scan:audit-copies', () => scanAuditCopies(sqlite, params));
   const lines = copies.lines;
   const quarantined = summary<{ device: string; day: string; reason: string; quarantined: number }>(sqlite, 'quarantined-per-device-day', params, timings);
   const perKey = new Map<string, Completeness['per_device_day'][number]>();
