@@ -73,13 +73,30 @@ describe('incremental correlation', () => {
   });
 
   async function oneShot(files: Record<string, string>, serverLog: string) {
-    const h = await harness();
-    opened.push(h);
-    await storeGitlab(h.handle, GITLAB, '2026-03-02T12:00:00.000Z');
+    const h = await emptyHarness();
     for (const [device, text] of Object.entries(files)) await h.ingestText(`${device}.log`, text, device);
     await h.serverLog('server.log', serverLog);
     await h.correlate(SETTINGS);
     return h;
+  }
+
+  /** A harness with the GitLab facts stored and nothing ingested. */
+  async function emptyHarness() {
+    const h = await harness();
+    opened.push(h);
+    await storeGitlab(h.handle, GITLAB, '2026-03-02T12:00:00.000Z');
+    return h;
+  }
+
+  /** Two devices (their own salts, one lagging) logging the same requests, and the rows of one run over both. */
+  async function twoDevices() {
+    const { s, serverLog } = buildData([
+      { name: 'node-a', salt: 'salt-a' },
+      { name: 'node-b', salt: 'salt-b', lagMicros: 11 },
+    ]);
+    const files = { 'node-a': s.audit.file('node-a'), 'node-b': s.audit.file('node-b') };
+    const reference = await snapshot((await oneShot(files, serverLog)).handle);
+    return { files, serverLog, reference };
   }
 
   it.each([1, 2, 3])('one batch and random slices end in the same rows (seed %i)', async (seed) => {
@@ -89,9 +106,7 @@ describe('incremental correlation', () => {
     expect(reference.accesses.length).toBeGreaterThan(30);
     expect(reference.leases.length).toBe(3);
 
-    const h = await harness();
-    opened.push(h);
-    await storeGitlab(h.handle, GITLAB, '2026-03-02T12:00:00.000Z');
+    const h = await emptyHarness();
     const path = join(h.dir, 'file.log');
     writeFileSync(path, '');
     const random = rng(seed);
@@ -110,17 +125,8 @@ describe('incremental correlation', () => {
   it.each([5, 13])('two devices read in one run, in chunks of %i copies, end in the same rows as one chunk', async (chunkSize) => {
     // Each request is read with every device's copy the first time one of its copies comes up; when the other
     // device's copies come up in a later chunk of the same run it is not processed again.
-    const devices = [
-      { name: 'node-a', salt: 'salt-a' },
-      { name: 'node-b', salt: 'salt-b', lagMicros: 11 },
-    ];
-    const { s, serverLog } = buildData(devices);
-    const files = { 'node-a': s.audit.file('node-a'), 'node-b': s.audit.file('node-b') };
-    const reference = await snapshot((await oneShot(files, serverLog)).handle);
-
-    const h = await harness();
-    opened.push(h);
-    await storeGitlab(h.handle, GITLAB, '2026-03-02T12:00:00.000Z');
+    const { files, serverLog, reference } = await twoDevices();
+    const h = await emptyHarness();
     for (const [device, text] of Object.entries(files)) await h.ingestText(`${device}.log`, text, device);
     await h.serverLog('server.log', serverLog);
     const summary = await h.correlate(SETTINGS, { chunkSize });
@@ -129,17 +135,8 @@ describe('incremental correlation', () => {
   });
 
   it('two devices fed in interleaved random slices end in the same rows as one run', async () => {
-    const devices = [
-      { name: 'node-a', salt: 'salt-a' },
-      { name: 'node-b', salt: 'salt-b', lagMicros: 11 },
-    ];
-    const { s, serverLog } = buildData(devices);
-    const files = { 'node-a': s.audit.file('node-a'), 'node-b': s.audit.file('node-b') };
-    const reference = await snapshot((await oneShot(files, serverLog)).handle);
-
-    const h = await harness();
-    opened.push(h);
-    await storeGitlab(h.handle, GITLAB, '2026-03-02T12:00:00.000Z');
+    const { files, serverLog, reference } = await twoDevices();
+    const h = await emptyHarness();
     await h.serverLog('server.log', serverLog);
     const random = rng(42);
     const plan = Object.entries(files).map(([device, text]) => {
