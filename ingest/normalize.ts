@@ -53,6 +53,11 @@ export function correlationId(headers: unknown): string | null {
   return null;
 }
 
+/** A mount field of the request, else of the response. A module function, not a closure per line: V8 optimised each new closure again. */
+function mountField(request: Obj, response: Obj | undefined, key: string): string | null {
+  return str(request[key]) ?? str(response?.[key]);
+}
+
 export interface NormalisedEntry {
   entry: unknown[];
   hmacs: unknown[];
@@ -67,7 +72,6 @@ export function normaliseEntry(e: Obj, requestId: string | null, type: string, t
   const data = obj(request.data);
   const respData = obj(response?.data);
   const secret = obj(response?.secret);
-  const mount = (k: string): string | null => str(request[k]) ?? str(response?.[k]);
   let requestData: string | null = null;
   if (data && Object.keys(data).length > 0) {
     const json = JSON.stringify(data);
@@ -83,10 +87,10 @@ export function normaliseEntry(e: Obj, requestId: string | null, type: string, t
     typeof request.path === 'string' ? request.path : null,
     str(namespace?.id),
     str(namespace?.path),
-    mount('mount_point'),
-    mount('mount_type'),
-    mount('mount_accessor'),
-    mount('mount_class'),
+    mountField(request, response, 'mount_point'),
+    mountField(request, response, 'mount_type'),
+    mountField(request, response, 'mount_accessor'),
+    mountField(request, response, 'mount_class'),
     str(request.remote_address),
     num(request.remote_port),
     str(auth.display_name),
