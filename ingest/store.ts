@@ -295,8 +295,10 @@ export class IngestStore {
     copyArgs[1] = src.device;
     copyArgs[4] = batchId;
     forEachRow(batch.rows, (row) => {
-      // No RETURNING (it materialises a temporary result): `changes` says whether the row was new.
-      const inserted = this.insertEntry.run(row.entry);
+      // No RETURNING (it materialises a temporary result): `changes` says whether the row was new. Values are
+      // spread into arguments: better-sqlite3 reads an array argument element by element through a slow
+      // property lookup (~2 µs a line more for these two statements).
+      const inserted = this.insertEntry.run(...row.entry);
       let entryId: number;
       let dup = 0;
       if (inserted.changes === 1) {
@@ -315,7 +317,7 @@ export class IngestStore {
       copyArgs[6] = row.lineLength;
       copyArgs[7] = dup;
       for (let c = 0; c < row.hmacs.length; c++) copyArgs[8 + c] = row.hmacs[c];
-      this.insertCopy.run(copyArgs);
+      this.insertCopy.run(...copyArgs);
     });
     this.insertQuarantines(src, batch, batchId, now);
     this.batchCounts.run({ id: batchId, stored, duplicates, quarantined: batch.quarantined.length });
