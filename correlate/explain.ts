@@ -3,8 +3,8 @@
  * the access row, the token (its login and claims, its end), the lease(s) and their end, the GitLab job and
  * pipeline, the attribution evidence and the verification result.
  */
-import { gunzipSync } from 'node:zlib';
 import type { KeytrailDb } from '../db/connection.js';
+import { decompressBatchBytes } from '../db/batch-bytes.js';
 import { parseJson } from './claims.js';
 import { ACCESS_FIELDS, toAccessRecord, type AccessRecord } from './query.js';
 
@@ -41,8 +41,8 @@ class RawReader {
   async line(batchId: number, offset: number, length: number): Promise<string | null> {
     let bytes = this.batches.get(batchId);
     if (bytes === undefined) {
-      const row = await this.handle.db.selectFrom('ingest_batches').select('raw_gzip').where('id', '=', batchId).executeTakeFirst();
-      bytes = row?.raw_gzip ? gunzipSync(row.raw_gzip) : null;
+      const row = await this.handle.db.selectFrom('ingest_batches').select(['raw_bytes', 'raw_codec']).where('id', '=', batchId).executeTakeFirst();
+      bytes = row?.raw_bytes ? decompressBatchBytes(row.raw_bytes, row.raw_codec) : null;
       this.batches.set(batchId, bytes);
     }
     return bytes ? bytes.subarray(offset, offset + length).toString('utf8') : null;

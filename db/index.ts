@@ -3,4 +3,5 @@ export * from './errors.js';
 export * from './time.js';
 export * from './state.js';
 export * from './checkpointer.js';
+export * from './batch-bytes.js';
 export type * from './schema/index.js';

@@ -55,8 +55,8 @@ export async function pruneBefore(handle: KeytrailDb, day: string): Promise<Prun
     const batches_emptied = count(
       await trx
         .updateTable('ingest_batches')
-        .set({ raw_gzip: null })
-        .where('raw_gzip', 'is not', null)
+        .set({ raw_bytes: null })
+        .where('raw_bytes', 'is not', null)
         .where('last_time_key', '<', cutoff)
         .where('id', 'not in', trx.selectFrom('audit_copies').select('batch_id'))
         .execute(),

@@ -2,17 +2,16 @@
  * The raw line behind a stored copy, recovered from its batch's compressed bytes (for `explain` and the
  * evidence pack). For a log_raw device this is the redacted line that was stored.
  */
-import { gunzipSync } from 'node:zlib';
-import type { KeytrailDb } from '../db/index.js';
+import { decompressBatchBytes, type KeytrailDb } from '../db/index.js';
 
 const cache = new WeakMap<KeytrailDb, { batchId: number; bytes: Buffer }>();
 
 async function batchBytes(handle: KeytrailDb, batchId: number): Promise<Buffer | null> {
   const hit = cache.get(handle);
   if (hit && hit.batchId === batchId) return hit.bytes;
-  const row = await handle.db.selectFrom('ingest_batches').select('raw_gzip').where('id', '=', batchId).executeTakeFirst();
-  if (!row?.raw_gzip) return null;
-  const bytes = gunzipSync(row.raw_gzip);
+  const row = await handle.db.selectFrom('ingest_batches').select(['raw_bytes', 'raw_codec']).where('id', '=', batchId).executeTakeFirst();
+  if (!row?.raw_bytes) return null;
+  const bytes = decompressBatchBytes(row.raw_bytes, row.raw_codec);
   cache.set(handle, { batchId, bytes });
   return bytes;
 }

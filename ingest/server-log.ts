@@ -8,10 +8,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { gzipSync, createGunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import type { KeytrailDb } from '../db/index.js';
 import { KeytrailError } from '../db/errors.js';
 import { toTimeKey } from '../db/time.js';
+import { compressBatchBytes } from '../db/batch-bytes.js';
 import { expandInputs, readFileHead, stripRotation } from './files.js';
 import { LineSplitter } from './lines.js';
 import type { PreparedBatch, QuarantineRecord } from './batch.js';
@@ -115,7 +116,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
         lineCount,
         sha256,
         storedSha256: exact ? sha256 : createHash('sha256').update(stored).digest('hex'),
-        rawGzip: gzipSync(stored),
+        raw: compressBatchBytes(stored),
         rows: emptyPackedRows(),
         quarantined,
         redacted: false,

@@ -98,7 +98,7 @@ export interface FileCheckpointRow {
 const COPY_COLUMNS = ['entry_id', 'device', 'time', 'time_key', 'batch_id', 'line_offset', 'line_length', 'duplicate', ...COPY_HMAC_COLUMNS] as const;
 const BATCH_COLUMNS = [
   'device', 'source', 'file_fingerprint', 'file_path', 'start_offset', 'end_offset', 'line_count', 'stored_count',
-  'duplicate_count', 'quarantined_count', 'sha256', 'stored_sha256', 'prev_chain_sha256', 'chain_sha256', 'raw_gzip',
+  'duplicate_count', 'quarantined_count', 'sha256', 'stored_sha256', 'prev_chain_sha256', 'chain_sha256', 'raw_bytes', 'raw_codec',
   'first_time_key', 'last_time_key', 'created_at',
 ] as const;
 
@@ -354,7 +354,8 @@ export class IngestStore {
         stored_sha256: batch.storedSha256,
         prev_chain_sha256: prev,
         chain_sha256: chain,
-        raw_gzip: Buffer.from(batch.rawGzip.buffer, batch.rawGzip.byteOffset, batch.rawGzip.byteLength),
+        raw_bytes: Buffer.from(batch.raw.bytes.buffer, batch.raw.bytes.byteOffset, batch.raw.bytes.byteLength),
+        raw_codec: batch.raw.codec,
         first_time_key: batch.firstTimeKey,
         last_time_key: batch.lastTimeKey,
         created_at: now,

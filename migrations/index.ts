@@ -3,6 +3,7 @@ import * as m0001 from './0001_core_ingest.js';
 import * as m0002 from './0002_gitlab.js';
 import * as m0003 from './0003_correlate.js';
 import * as m0004 from './0004_findings.js';
+import * as m0005 from './0005_batch_codec.js';
 
 /**
  * Every migration, by name. Names sort in the order they apply. Listed statically (not read from disk) so
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0002_gitlab': m0002,
   '0003_correlate': m0003,
   '0004_findings': m0004,
+  '0005_batch_codec': m0005,
 };

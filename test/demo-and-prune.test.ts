@@ -49,7 +49,7 @@ describe('keytrail demo', () => {
     const after = new Database(db, { readonly: true });
     expect((after.prepare('select count(*) n from accesses').get() as { n: number }).n).toBe(0);
     expect((after.prepare('select count(*) n from audit_entries').get() as { n: number }).n).toBe(0);
-    const kept = after.prepare('select count(*) n, sum(raw_gzip is null) emptied, sum(length(sha256) = 64) hashed from ingest_batches').get() as {
+    const kept = after.prepare('select count(*) n, sum(raw_bytes is null) emptied, sum(length(sha256) = 64) hashed from ingest_batches').get() as {
       n: number;
       emptied: number;
       hashed: number;

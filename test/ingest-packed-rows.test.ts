@@ -1,6 +1,6 @@
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BatchBuilder } from '../ingest/batch.js';
+import { decompressBatchBytes } from '../db/batch-bytes.js';
 import { PackedRowsWriter, rowsOf, transferList } from '../ingest/packed-rows.js';
 import { parseAuditLine } from '../ingest/parse.js';
 import { normaliseEntry } from '../ingest/normalize.js';
@@ -36,7 +36,7 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     expect(batch.rows.cells.byteLength).toBe(0); // transferred, not copied
     const rows = rowsOf(received.rows);
     expect(rows).toHaveLength(lines.length);
-    const stored = gunzipSync(received.rawGzip);
+    const stored = decompressBatchBytes(received.raw.bytes, received.raw.codec);
     rows.forEach((row, i) => {
       const { entry, hmacs } = normalised(lines[i]!);
       expect(row.entry).toEqual(entry);

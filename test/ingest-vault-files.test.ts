@@ -2,10 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, appendFileSync, truncateSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { runCli, tempDir } from './helpers/cli.js';
 import { appendLines, count, ingestVault, lines, query, writeLines } from './fixtures/ingest/util.js';
-import { openDatabase } from '../db/index.js';
+import { decompressBatchBytes, openDatabase } from '../db/index.js';
 import { readCopyRawLine } from '../ingest/index.js';
 
 const tmp = tempDir('keytrail-ingest-');
@@ -67,7 +67,7 @@ describe('ingest vault: public samples', () => {
     } finally {
       await handle.close();
     }
-    const batches = query<{ sha256: string; stored_sha256: string; prev_chain_sha256: string | null; chain_sha256: string; raw_gzip: Buffer; start_offset: number; end_offset: number }>(
+    const batches = query<{ sha256: string; stored_sha256: string; prev_chain_sha256: string | null; chain_sha256: string; raw_bytes: Buffer; raw_codec: string; start_offset: number; end_offset: number }>(
       db,
       'SELECT * FROM ingest_batches ORDER BY id',
     );
@@ -75,7 +75,8 @@ describe('ingest vault: public samples', () => {
     const b = batches[0]!;
     const bytes = readFileSync(file);
     expect(b.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
-    expect(b.stored_sha256).toBe(createHash('sha256').update(gunzipSync(b.raw_gzip)).digest('hex'));
+    expect(b.raw_codec).toBe('br');
+    expect(b.stored_sha256).toBe(createHash('sha256').update(decompressBatchBytes(b.raw_bytes, b.raw_codec)).digest('hex'));
     expect(b.chain_sha256).toBe(createHash('sha256').update('').update(b.stored_sha256).digest('hex'));
     expect([b.start_offset, b.end_offset]).toEqual([0, bytes.length]);
   });
@@ -259,8 +260,8 @@ describe('ingest vault: log_raw devices', () => {
       const bytes = readFileSync(join(dir, f)).toString('latin1');
       for (const t of tokens) expect(bytes.includes(t)).toBe(false);
     }
-    const batches = query<{ raw_gzip: Buffer; sha256: string; stored_sha256: string }>(db, 'SELECT raw_gzip, sha256, stored_sha256 FROM ingest_batches');
-    const stored = gunzipSync(batches[0]!.raw_gzip).toString('utf8');
+    const batches = query<{ raw_bytes: Buffer; raw_codec: string; sha256: string; stored_sha256: string }>(db, 'SELECT raw_bytes, raw_codec, sha256, stored_sha256 FROM ingest_batches');
+    const stored = decompressBatchBytes(batches[0]!.raw_bytes, batches[0]!.raw_codec).toString('utf8');
     for (const t of tokens) expect(stored.includes(t)).toBe(false);
     expect(stored).toContain('keytrail-hmac-sha256:');
     expect(batches[0]!.sha256).toBe(createHash('sha256').update(readFileSync(log)).digest('hex'));

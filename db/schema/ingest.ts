@@ -33,7 +33,7 @@ export interface AuditFilesTable {
  * byte offsets in the source file (for a socket device, in the device's virtual stream). Server-log batches
  * use the device name `server-log:<file base name>`. Stored bytes differ from the original bytes only for a
  * redacted log_raw device, an oversized line (its bytes are hashed but not kept) or a torn tail of a gzipped
- * rotation (stored with a newline); `stored_sha256` is always the hash of gunzip(raw_gzip).
+ * rotation (stored with a newline); `stored_sha256` is always the hash of the decompressed raw_bytes.
  */
 export interface IngestBatchesTable {
   id: Generated<number>;
@@ -49,13 +49,14 @@ export interface IngestBatchesTable {
   quarantined_count: number;
   /** SHA-256 (hex) of the original bytes read. */
   sha256: string;
-  /** SHA-256 of the bytes kept in raw_gzip (differs from sha256 only for redacted log_raw devices). */
+  /** SHA-256 of the bytes kept in raw_bytes (differs from sha256 only for redacted log_raw devices). */
   stored_sha256: string;
   prev_chain_sha256: string | null;
   /** sha256(prev_chain_sha256 + stored_sha256): the per-device hash chain. */
   chain_sha256: string;
-  /** gzip of the stored bytes; null once pruned. */
-  raw_gzip: Uint8Array | null;
+  /** The stored bytes, compressed with raw_codec (db/batch-bytes.ts); null once pruned. */
+  raw_bytes: Uint8Array | null;
+  raw_codec: Generated<string>;
   first_time_key: string | null;
   last_time_key: string | null;
   created_at: string;

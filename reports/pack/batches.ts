@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import type Database from 'better-sqlite3';
+import { decompressBatchBytes } from '../../db/batch-bytes.js';
 
 /** The state of one device's batch hash chain, recomputed from what is stored. */
 export interface ChainState {
@@ -32,19 +32,20 @@ interface BatchRow {
   stored_sha256: string;
   prev_chain_sha256: string | null;
   chain_sha256: string;
-  raw_gzip: Buffer | null;
+  raw_bytes: Buffer | null;
+  raw_codec: string;
   in_period: number;
 }
 
 /**
  * Walks every device's batches in id order and recomputes the chain: each batch must point at the previous
  * batch's link, its link must recompute, and the stored bytes of batches overlapping the period must hash to
- * stored_sha256. The gzip of a batch is read only for those, one batch at a time.
+ * stored_sha256. The compressed bytes of a batch are read only for those, one batch at a time.
  */
 export function recomputeChains(sqlite: Database.Database, fromKey: string, toKey: string): ChainState[] {
   const states = new Map<string, ChainState & { last: string | null }>();
   const stmt = sqlite.prepare(`SELECT id, device, stored_sha256, prev_chain_sha256, chain_sha256,
-      CASE WHEN in_period = 1 THEN raw_gzip END AS raw_gzip, in_period
+      CASE WHEN in_period = 1 THEN raw_bytes END AS raw_bytes, raw_codec, in_period
     FROM (SELECT *, (coalesce(first_time_key, '') <= ? AND coalesce(last_time_key, '~') >= ?) AS in_period FROM ingest_batches)
     ORDER BY device, id`);
   for (const row of stmt.iterate(toKey, fromKey) as IterableIterator<BatchRow>) {
@@ -61,8 +62,8 @@ export function recomputeChains(sqlite: Database.Database, fromKey: string, toKe
       s.problems.push(`batch ${row.id}: chain_sha256 does not recompute`);
     }
     if (row.in_period) {
-      if (row.raw_gzip) {
-        const bytes = gunzipSync(row.raw_gzip);
+      if (row.raw_bytes) {
+        const bytes = decompressBatchBytes(row.raw_bytes, row.raw_codec);
         if (createHash('sha256').update(bytes).digest('hex') !== row.stored_sha256) {
           s.problems.push(`batch ${row.id}: stored bytes do not hash to stored_sha256`);
         }
@@ -89,14 +90,14 @@ export interface RawLine {
 
 export function rawLineOfCopy(sqlite: Database.Database, copyId: number): RawLine | null {
   const copy = sqlite
-    .prepare('SELECT c.id, c.device, c.batch_id, c.line_offset, c.line_length, b.raw_gzip FROM audit_copies c JOIN ingest_batches b ON b.id = c.batch_id WHERE c.id = ?')
+    .prepare('SELECT c.id, c.device, c.batch_id, c.line_offset, c.line_length, b.raw_bytes, b.raw_codec FROM audit_copies c JOIN ingest_batches b ON b.id = c.batch_id WHERE c.id = ?')
     .get(copyId) as
-    | { id: number; device: string; batch_id: number; line_offset: number; line_length: number; raw_gzip: Buffer | null }
+    | { id: number; device: string; batch_id: number; line_offset: number; line_length: number; raw_bytes: Buffer | null; raw_codec: string }
     | undefined;
   if (!copy) return null;
   const base = { copyId: copy.id, device: copy.device, batchId: copy.batch_id };
-  if (!copy.raw_gzip) return { ...base, sha256: null, missing: 'batch bytes pruned' };
-  const bytes = gunzipSync(copy.raw_gzip);
+  if (!copy.raw_bytes) return { ...base, sha256: null, missing: 'batch bytes pruned' };
+  const bytes = decompressBatchBytes(copy.raw_bytes, copy.raw_codec);
   if (copy.line_offset + copy.line_length > bytes.length) return { ...base, sha256: null, missing: 'offsets outside the batch' };
   const line = bytes.subarray(copy.line_offset, copy.line_offset + copy.line_length);
   return { ...base, sha256: createHash('sha256').update(line).digest('hex') };

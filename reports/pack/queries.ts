@@ -147,7 +147,7 @@ ORDER BY f.id;`,
       'The sample: the :sample_size secret accesses with the smallest SHA3-256 of (seed || ":" || request_id), ' +
       'with their token login claims, lease and GitLab job. The pack adds one column computed outside SQL, ' +
       'raw_line_sha256: the SHA-256 of the raw audit line (the bytes at line_offset/line_length of the first ' +
-      "stored copy's batch, ingest_batches.raw_gzip gunzipped).",
+      "stored copy's batch, ingest_batches.raw_bytes decompressed).",
     sql: `WITH ranked AS (${SAMPLE_RANKED_BY_SHA3})
 ${SAMPLE_SELECT}`,
   },
