@@ -240,9 +240,9 @@ export class IngestStore {
   }
 
   /**
-   * Opens a write transaction that groups the next commits (each becomes a savepoint inside it), ended by
-   * `endGroup`. A file's batches are written in groups: the random keys of the request-id index dirty about
-   * one index page per line, and a page dirtied by many batches of one group is written to the WAL once.
+   * Opens a write transaction that groups the next commits, ended by `endGroup` (or undone by a batch that
+   * fails). A file's batches are written in groups: the random keys of the request-id index dirty about one
+   * index page per line, and a page dirtied by many batches of one group is written to the WAL once.
    * Every copy references the batch row and an entry row its own batch just inserted or looked up, so the
    * per-row foreign-key probes cannot fail: they are off for the group (the pragma only takes effect outside
    * a transaction) and restored after.
@@ -255,9 +255,12 @@ export class IngestStore {
     this.groupOpen = true;
   }
 
-  /** Commits the group (what its batches wrote, with their checkpoints); a failed COMMIT rolls it back. */
-  endGroup(): void {
-    if (!this.groupOpen) return;
+  /**
+   * Commits the group (what its batches wrote, with their checkpoints); a failed COMMIT rolls it back.
+   * Returns whether a group was open (false after a failed batch already rolled it back).
+   */
+  endGroup(): boolean {
+    if (!this.groupOpen) return false;
     this.groupOpen = false;
     try {
       if (this.sqlite.inTransaction) this.sqlite.exec('COMMIT');
@@ -267,20 +270,40 @@ export class IngestStore {
     } finally {
       if (this.groupRestoresForeignKeys) this.sqlite.pragma('foreign_keys = ON');
     }
+    return true;
+  }
+
+  /** Undoes the open group: every batch it holds, with its checkpoint (the next read starts before them). */
+  private rollbackGroup(): void {
+    if (!this.groupOpen) return;
+    this.groupOpen = false;
+    try {
+      if (this.sqlite.inTransaction) this.sqlite.exec('ROLLBACK');
+    } finally {
+      if (this.groupRestoresForeignKeys) this.sqlite.pragma('foreign_keys = ON');
+    }
   }
 
   private groupOpen = false;
   private groupRestoresForeignKeys = false;
 
   commit(src: SourceRef, batch: PreparedBatch, cp: Checkpoint | null): CommitResult {
-    // Outside a group (the socket listener), a batch is a group of one: same transaction, same skipped
-    // foreign-key probes.
+    // Inside a caller's own transaction, a savepoint keeps the batch all-or-nothing.
+    if (!this.groupOpen && this.sqlite.inTransaction) return this.commitTx(src, batch, cp);
+    // Outside a group (the socket listener), a batch is a group of one.
     const own = !this.groupOpen;
     if (own) this.beginGroup();
+    // No savepoint per batch: SQLite copied every page a savepoint touched to a statement journal first
+    // (about 1.5 times the database size in extra writes). A batch that fails half-way rolls back its whole
+    // group instead; their checkpoints go with them, so the next read starts before them: nothing is lost or
+    // counted twice.
     try {
-      return this.commitTx(src, batch, cp);
-    } finally {
+      const result = this.commitInside(src, batch, cp);
       if (own) this.endGroup();
+      return result;
+    } catch (err) {
+      this.rollbackGroup();
+      throw err;
     }
   }
 

@@ -64,9 +64,13 @@ export class IngestIncompleteError extends KeytrailError {
   }
 }
 
-/** A group of batches commits after this many batches or this much time, whichever comes first. */
-const GROUP_BATCHES = 16;
-const GROUP_MS = 500;
+/**
+ * A group of batches commits after this much time (or this many batches, whichever comes first). Longer
+ * groups write the randomly placed request-id index pages fewer times; 2 s keeps another writer's wait well
+ * inside the 10 s busy timeout, and a crash re-reads at most that much.
+ */
+const GROUP_BATCHES = 256;
+const GROUP_MS = 2000;
 
 const silent: IngestLogger = { info() {}, warn() {} };
 
@@ -162,9 +166,20 @@ export class VaultFileIngester {
     const src = { device, source: 'file' as const, fileFingerprint: fingerprint, filePath: path };
     // Batches are committed in groups (bounded in batches and time, so other writers never wait long): each
     // batch carries its own checkpoint, so a crash loses at most the uncommitted group, which the next run
-    // reads again — never a duplicate, never a gap.
+    // reads again — never a duplicate, never a gap. The group's counts join the totals once it commits (a
+    // batch that fails rolls its whole group back).
     let grouped = 0;
     let groupStarted = 0;
+    let pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
+    const endGroup = () => {
+      const committed = this.store.endGroup();
+      grouped = 0;
+      if (committed && pending.lines > 0) {
+        this.filesWithBytes.add(fingerprint);
+        for (const k of Object.keys(pending) as (keyof typeof pending)[]) this.totals[k] += pending[k];
+      }
+      pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
+    };
     // A large read: checkpoints run beside the writer instead of inside its commits.
     const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
     try {
@@ -180,26 +195,23 @@ export class VaultFileIngester {
         const b = ev.batch;
         lines += b.lineCount;
         const res = this.store.commit(src, b, { fingerprint, kind: 'audit', device, path, offset: b.endOffset, lines, complete: 0 });
-        if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) {
-          this.store.endGroup();
-          grouped = 0;
-        }
-        this.filesWithBytes.add(fingerprint);
-        this.totals.lines += b.lineCount;
-        this.totals.bytes += b.endOffset - b.startOffset;
-        this.totals.stored += res.stored;
-        this.totals.duplicates += res.duplicates;
-        this.totals.quarantined += res.quarantined;
+        pending.lines += b.lineCount;
+        pending.bytes += b.endOffset - b.startOffset;
+        pending.stored += res.stored;
+        pending.duplicates += res.duplicates;
+        pending.quarantined += res.quarantined;
+        if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) endGroup();
         if (b.redacted && !this.warnedLogRaw.has(device)) {
           this.warnedLogRaw.add(device);
           this.log.warn({ device }, 'device writes tokens in clear (log_raw=true): values are redacted with keytrail\'s keyed hash before storage; reconfigure the device without log_raw');
         }
-        this.opts.onProgress?.(this.totals.bytes, Math.max(this.expected, this.totals.bytes));
+        const done = this.totals.bytes + pending.bytes;
+        this.opts.onProgress?.(done, Math.max(this.expected, done));
         if (this.opts.signal?.aborted) break;
       }
     } finally {
       // What the open group wrote is consistent (each batch with its checkpoint) even if reading failed later.
-      this.store.endGroup();
+      endGroup();
       await checkpointer?.stop();
     }
   }

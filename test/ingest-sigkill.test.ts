@@ -9,7 +9,8 @@ afterAll(() => tmp.cleanup());
 
 describe('ingest vault: crash safety', () => {
   it('SIGKILL in the middle of a large ingest, then a rerun: exact counts, no duplicates', async () => {
-    const N = 20_000;
+    // Enough lines that the first group (2 s of batches) commits well before the end.
+    const N = 100_000;
     const file = join(tmp.dir, 'audit.log');
     const db = join(tmp.dir, 'k.db');
     await writeAuditFile(file, { lines: N, seed: 11 });

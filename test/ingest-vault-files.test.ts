@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { runCli, tempDir } from './helpers/cli.js';
 import { appendLines, count, ingestVault, lines, query, writeLines } from './fixtures/ingest/util.js';
 import { decompressBatchBytes, openDatabase } from '../db/index.js';
-import { readCopyRawLine } from '../ingest/index.js';
+import { ingestVaultFiles, readCopyRawLine } from '../ingest/index.js';
 
 const tmp = tempDir('keytrail-ingest-');
 afterAll(() => tmp.cleanup());
@@ -148,6 +148,29 @@ describe('ingest vault: files, rotation and restarts', () => {
     const s = await ingestVault(db, [log]);
     expect(s).toMatchObject({ files: 2, lines: 7, stored: 7, duplicates: 0 });
     expect(count(db, 'audit_entries')).toBe(21);
+  });
+
+  it('rolls back the whole group of a batch that fails half-way, and the rerun stores every line exactly once', async () => {
+    const { dir, db } = scenario();
+    const ls = gen(60, 9);
+    const log = join(dir, 'audit.log');
+    writeLines(log, ls);
+    // A write that fails in the middle of the fourth batch of the group (a full disk, say), until repaired.
+    const failing = 'CREATE TRIGGER fail_copy BEFORE INSERT ON audit_copies WHEN (SELECT count(*) FROM audit_copies) = 35 BEGIN SELECT RAISE(ABORT, \'disk full\'); END';
+    const before = await openDatabase(db);
+    before.sqlite.exec(failing);
+    await expect(ingestVaultFiles(before, [log], { batchLines: 10 })).rejects.toThrow(/could not read/);
+    // Nothing of the group stayed: no batch, entry or copy without its checkpoint.
+    for (const table of ['ingest_batches', 'audit_entries', 'audit_copies', 'audit_files']) {
+      expect((before.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n, table).toBe(0);
+    }
+    before.sqlite.exec('DROP TRIGGER fail_copy');
+    const s = await ingestVaultFiles(before, [log], { batchLines: 10 });
+    await before.close();
+    expect(s).toMatchObject({ lines: 60, stored: 60, duplicates: 0, quarantined: 0 });
+    expect(count(db, 'audit_entries')).toBe(60);
+    expect(count(db, 'audit_copies')).toBe(60);
+    expect(query<{ n: number }>(db, 'SELECT sum(line_count) AS n FROM ingest_batches')[0]!.n).toBe(60);
   });
 
   it('lets an unfinished last line wait until it is complete', async () => {
