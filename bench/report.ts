@@ -51,7 +51,8 @@ async function buildDatabase(path: string, accesses: number): Promise<void> {
   const insertLease = s.prepare(`INSERT INTO leases (lease_id, issued_at, issued_time_key, issue_request_id, token_id, mount_type, job_id, pipeline_id, project_id, user_login, renew_count, ttl_seconds, ended_at, end_kind, end_inferred, job_finished_at, outlived_job)
     VALUES (?, ?, ?, ?, ?, 'database', ?, ?, ?, ?, 0, 3600, ?, 'token-revoked', 0, ?, ?)`);
   const insertEntry = s.prepare("INSERT INTO audit_entries (request_id, type, time, time_key, operation, path, remote_address, display_name, response_error) VALUES (?, 'request', ?, ?, ?, ?, '10.0.0.5', 'jwt-ci', 0)");
-  const insertCopy = s.prepare("INSERT INTO audit_copies (entry_id, device, time, time_key, batch_id, line_offset, line_length, duplicate) VALUES (?, 'vault-a.log', ?, ?, ?, ?, ?, 0)");
+  // One device: every line's copy lives in its entry row (migration 0006).
+  const insertCopy = s.prepare("UPDATE audit_entries SET device = 'vault-a.log', batch_id = ?, line_offset = ?, line_length = ? WHERE id = ?");
   const insertBatch = s.prepare(`INSERT INTO ingest_batches (device, source, file_path, start_offset, end_offset, line_count, stored_count, duplicate_count, quarantined_count, sha256, stored_sha256, prev_chain_sha256, chain_sha256, raw_bytes, first_time_key, last_time_key, created_at)
     VALUES ('vault-a.log', 'file', '/var/log/vault/audit.log', 0, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertAccess = s.prepare(`INSERT INTO accesses (request_id, time, time_key, devices, operation, path, namespace, mount_type, outcome, remote_address, display_name, entity_id, auth_mount, role, token_accessor, token_id, lease_id, job_id, pipeline_id, project_id, project_path, user_login, ref, attribution, verified, pairing, request_entry_id, is_secret_access)
@@ -69,7 +70,7 @@ async function buildDatabase(path: string, accesses: number): Promise<void> {
     const chain = createHash('sha256').update(prevChain ?? '').update(sha).digest('hex');
     const last = batch.copies[batch.copies.length - 1]![2];
     const id = Number(insertBatch.run(bytes.length, batch.lines.length, batch.lines.length, sha, sha, prevChain, chain, gzipSync(bytes, { level: 1 }), batch.first, last, now).lastInsertRowid);
-    for (const c of batch.copies) insertCopy.run(c[0], c[1], c[2], id, c[3], c[4]);
+    for (const c of batch.copies) insertCopy.run(id, c[3], c[4], c[0]);
     prevChain = chain;
     batch = { lines: [], copies: [], first: '' };
     offset = 0;

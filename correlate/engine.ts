@@ -173,7 +173,8 @@ class Run {
         "SELECT id, time, time_key, lease_id FROM server_events WHERE id > ? AND kind = 'lease-revoked' AND lease_id IS NOT NULL ORDER BY id LIMIT ?",
       ),
       maxServerEvent: sqlite.prepare('SELECT MAX(id) AS id FROM server_events'),
-      maxCopy: sqlite.prepare('SELECT MAX(id) AS id FROM audit_copies'),
+      // Over the view's two tables (a MAX over the view itself would scan every copy).
+      maxCopy: sqlite.prepare('SELECT max(coalesce((SELECT max(id) FROM audit_entries), 0), coalesce((SELECT max(id) FROM audit_extra_copies), 0)) AS id'),
       insertAccess: sqlite.prepare(`INSERT INTO accesses (${ACCESS_COLUMNS.join(', ')}) VALUES (${ACCESS_COLUMNS.map(() => '?').join(', ')})`),
       storedAccess: sqlite.prepare(`SELECT ${ACCESS_COLUMNS.join(', ')} FROM accesses WHERE request_id = ?`).raw(true),
       accessTokenId: sqlite.prepare('SELECT token_id FROM accesses WHERE request_id = ?'),

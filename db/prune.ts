@@ -42,14 +42,17 @@ export async function pruneBefore(handle: KeytrailDb, day: string): Promise<Prun
         .where('id', 'not in', trx.selectFrom('leases').select('token_id').where('token_id', 'is not', null))
         .execute(),
     );
-    const copies = count(await trx.deleteFrom('audit_copies').where('time_key', '<', cutoff).execute());
+    // Copies: the later devices' copies by their own time, then the entries (each with its first copy) that
+    // no copy refers to any more.
+    const extraCopies = count(await trx.deleteFrom('audit_extra_copies').where('time_key', '<', cutoff).execute());
     const entries = count(
       await trx
         .deleteFrom('audit_entries')
         .where('time_key', '<', cutoff)
-        .where('id', 'not in', trx.selectFrom('audit_copies').select('entry_id'))
+        .where('id', 'not in', trx.selectFrom('audit_extra_copies').select('entry_id'))
         .execute(),
     );
+    const copies = extraCopies + entries;
     const server_events = count(await trx.deleteFrom('server_events').where('time_key', '<', cutoff).execute());
     const quarantine = count(await trx.deleteFrom('quarantine').where('created_at', '<', cutoff.slice(0, 19) + 'Z').execute());
     const batches_emptied = count(

@@ -28,7 +28,7 @@ export const ENTRY_COLUMNS = [
   'issued_policies', 'issued_metadata', 'issued_num_uses', 'issued_orphan', 'lease_id', 'request_data', 'warnings',
 ] as const;
 
-/** audit_copies columns that come from the line itself (HMACs of this device's salt), in insert order. */
+/** A copy's columns that come from the line itself (HMACs of this device's salt), in insert order. */
 export const COPY_HMAC_COLUMNS = [
   'accessor', 'client_token', 'request_client_token', 'request_token_accessor', 'issued_accessor',
   'issued_client_token', 'data_token', 'data_accessor', 'data_lease_id',

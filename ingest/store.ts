@@ -1,6 +1,7 @@
 /**
- * Commits prepared batches: batch row (hash chained per device), entries (deduplicated on request id and
- * type), every device's copy, quarantined lines, the device's time range and the file checkpoint, all in ONE
+ * Commits prepared batches: batch row (hash chained per device), one row a line (the entry, deduplicated on
+ * request id and type, holding the first device's copy; a later device's copy of a stored entry in
+ * audit_extra_copies), quarantined lines, the device's time range and the file checkpoint, all in ONE
  * better-sqlite3 transaction. The statements are compiled once by Kysely and run as prepared statements:
  * this is the ingest hot path.
  */
@@ -95,7 +96,10 @@ export interface FileCheckpointRow {
   complete: number;
 }
 
-const COPY_COLUMNS = ['entry_id', 'device', 'time', 'time_key', 'batch_id', 'line_offset', 'line_length', 'duplicate', ...COPY_HMAC_COLUMNS] as const;
+/** One row a line: the entry with its first device's copy (its id is the line's id), in bind order. */
+const ENTRY_ROW_COLUMNS = ['id', ...ENTRY_COLUMNS, 'device', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
+/** A later device's copy of a stored entry, in bind order. */
+const EXTRA_COPY_COLUMNS = ['id', 'entry_id', 'device', 'time', 'time_key', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
 const BATCH_COLUMNS = [
   'device', 'source', 'file_fingerprint', 'file_path', 'start_offset', 'end_offset', 'line_count', 'stored_count',
   'duplicate_count', 'quarantined_count', 'sha256', 'stored_sha256', 'prev_chain_sha256', 'chain_sha256', 'raw_bytes', 'raw_codec',
@@ -105,7 +109,8 @@ const BATCH_COLUMNS = [
 export class IngestStore {
   private readonly sqlite: BetterSqlite3.Database;
   private readonly insertEntry: BetterSqlite3.Statement;
-  private readonly insertCopy: BetterSqlite3.Statement;
+  private readonly insertExtraCopy: BetterSqlite3.Statement;
+  private readonly lastLineId: BetterSqlite3.Statement;
   private readonly entryId: Prepared;
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
@@ -135,11 +140,16 @@ export class IngestStore {
       s,
       db
         .insertInto('audit_entries')
-        .values(marks(ENTRY_COLUMNS))
+        .values(marks(ENTRY_ROW_COLUMNS))
         .onConflict((oc) => oc.columns(['request_id', 'type']).doNothing()),
-      ENTRY_COLUMNS,
+      ENTRY_ROW_COLUMNS,
     );
-    this.insertCopy = positional(s, db.insertInto('audit_copies').values(marks(COPY_COLUMNS)), COPY_COLUMNS);
+    this.insertExtraCopy = positional(s, db.insertInto('audit_extra_copies').values(marks(EXTRA_COPY_COLUMNS)), EXTRA_COPY_COLUMNS);
+    // Entries and later copies share one id sequence (one id a line, in ingest order): the next id follows
+    // the highest of either, read inside the write transaction.
+    this.lastLineId = s
+      .prepare('SELECT max(coalesce((SELECT max(id) FROM audit_entries), 0), coalesce((SELECT max(id) FROM audit_extra_copies), 0))')
+      .pluck();
     const m = marks(['request_id', 'type', 'device', 'fingerprint', 'id', 'stored', 'duplicates', 'quarantined'] as const);
     this.entryId = new Prepared(s, db.selectFrom('audit_entries').select('id').where('request_id', '=', m.request_id).where('type', '=', m.type));
     this.chainHead = new Prepared(s, db.selectFrom('ingest_batches').select('chain_sha256').where('device', '=', m.device).orderBy('id', 'desc').limit(1));
@@ -312,35 +322,23 @@ export class IngestStore {
     const batchId = this.insertBatchRow(src, batch, now);
     let stored = 0;
     let duplicates = 0;
-    // Values are bound straight from the packed rows: the entry from the row view, the copy through an
-    // argument array reused row after row.
-    const copyArgs: unknown[] = new Array<unknown>(COPY_COLUMNS.length);
-    copyArgs[1] = src.device;
-    copyArgs[4] = batchId;
+    let nextId = (this.lastLineId.get() as number) + 1;
+    const device = src.device;
     forEachRow(batch.rows, (row) => {
-      // No RETURNING (it materialises a temporary result): `changes` says whether the row was new. Values are
-      // spread into arguments: better-sqlite3 reads an array argument element by element through a slow
-      // property lookup (~2 µs a line more for these two statements).
-      const inserted = this.insertEntry.run(...row.entry);
-      let entryId: number;
-      let dup = 0;
+      const id = nextId++;
+      // One row a line: the entry with this device's copy. No RETURNING (it materialises a temporary result):
+      // `changes` says whether the row was new. Values are spread into arguments: better-sqlite3 reads an
+      // array argument element by element through a slow property lookup.
+      const inserted = this.insertEntry.run(id, ...row.entry, device, batchId, row.lineOffset, row.lineLength, ...row.hmacs);
       if (inserted.changes === 1) {
-        entryId = Number(inserted.lastInsertRowid);
         stored++;
-      } else {
-        // normaliseEntry puts request id and type first.
-        entryId = this.entryId.get<{ id: number }>({ request_id: row.entry[0], type: row.entry[1] })!.id;
-        dup = 1;
-        duplicates++;
+        return;
       }
-      copyArgs[0] = entryId;
-      copyArgs[2] = row.entry[2]; // time
-      copyArgs[3] = row.entry[3]; // time key
-      copyArgs[5] = row.lineOffset;
-      copyArgs[6] = row.lineLength;
-      copyArgs[7] = dup;
-      for (let c = 0; c < row.hmacs.length; c++) copyArgs[8 + c] = row.hmacs[c];
-      this.insertCopy.run(...copyArgs);
+      // Already stored (another device, or an HA node, logged it first): this device's copy is kept beside it.
+      // normaliseEntry puts request id, type, time and time key first.
+      const entryId = this.entryId.get<{ id: number }>({ request_id: row.entry[0], type: row.entry[1] })!.id;
+      this.insertExtraCopy.run(id, entryId, device, row.entry[2], row.entry[3], batchId, row.lineOffset, row.lineLength, ...row.hmacs);
+      duplicates++;
     });
     this.insertQuarantines(src, batch, batchId, now);
     this.batchCounts.run({ id: batchId, stored, duplicates, quarantined: batch.quarantined.length });

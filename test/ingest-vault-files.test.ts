@@ -156,15 +156,15 @@ describe('ingest vault: files, rotation and restarts', () => {
     const log = join(dir, 'audit.log');
     writeLines(log, ls);
     // A write that fails in the middle of the fourth batch of the group (a full disk, say), until repaired.
-    const failing = 'CREATE TRIGGER fail_copy BEFORE INSERT ON audit_copies WHEN (SELECT count(*) FROM audit_copies) = 35 BEGIN SELECT RAISE(ABORT, \'disk full\'); END';
+    const failing = 'CREATE TRIGGER fail_line BEFORE INSERT ON audit_entries WHEN (SELECT count(*) FROM audit_entries) = 35 BEGIN SELECT RAISE(ABORT, \'disk full\'); END';
     const before = await openDatabase(db);
     before.sqlite.exec(failing);
     await expect(ingestVaultFiles(before, [log], { batchLines: 10 })).rejects.toThrow(/could not read/);
     // Nothing of the group stayed: no batch, entry or copy without its checkpoint.
-    for (const table of ['ingest_batches', 'audit_entries', 'audit_copies', 'audit_files']) {
+    for (const table of ['ingest_batches', 'audit_entries', 'audit_extra_copies', 'audit_files']) {
       expect((before.sqlite.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n, table).toBe(0);
     }
-    before.sqlite.exec('DROP TRIGGER fail_copy');
+    before.sqlite.exec('DROP TRIGGER fail_line');
     const s = await ingestVaultFiles(before, [log], { batchLines: 10 });
     await before.close();
     expect(s).toMatchObject({ lines: 60, stored: 60, duplicates: 0, quarantined: 0 });

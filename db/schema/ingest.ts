@@ -110,15 +110,33 @@ export interface AuditEntriesTable {
   request_data: string | null;
   /** response.warnings JSON array, when any. */
   warnings: string | null;
+  // The first device's copy of the line (migration 0006): the entry's time is that copy's time; the id is
+  // also the copy's id in `audit_copies`. Always set by ingest (nullable only for the migration's sake).
+  device: string | null;
+  batch_id: number | null;
+  line_offset: number | null;
+  line_length: number | null;
+  accessor: string | null;
+  client_token: string | null;
+  request_client_token: string | null;
+  request_token_accessor: string | null;
+  issued_accessor: string | null;
+  issued_client_token: string | null;
+  data_token: string | null;
+  data_accessor: string | null;
+  data_lease_id: string | null;
 }
 
 /**
  * Each device's copy of an entry: its own time and the HMACs of its own salt domain. For a log_raw device the
  * token, accessor and data values are keytrail's keyed hash (`keytrail-hmac-sha256:<hex>`, key in `<db>.key`).
  * `ingest/index.ts` `readCopyRawLine(handle, copyId)` returns the stored line.
+ *
+ * A VIEW (migration 0006): the first copies held by `audit_entries` (id = entry_id, duplicate 0) and the later
+ * ones in `audit_extra_copies` (duplicate 1). Read it; ingest writes the two tables.
  */
 export interface AuditCopiesTable {
-  id: Generated<number>;
+  id: number;
   entry_id: number;
   device: string;
   time: string;
@@ -138,6 +156,27 @@ export interface AuditCopiesTable {
   data_token: string | null; // request.data.token (auth/token/revoke*, lookup)
   data_accessor: string | null; // request.data.accessor (revoke-accessor)
   data_lease_id: string | null; // request.data.lease_id (body-form revoke/renew/lookup)
+}
+
+/** A copy of an entry logged by another device after the entry was stored (ids shared with audit_entries). */
+export interface AuditExtraCopiesTable {
+  id: number;
+  entry_id: number;
+  device: string;
+  time: string;
+  time_key: string;
+  batch_id: number;
+  line_offset: number;
+  line_length: number;
+  accessor: string | null;
+  client_token: string | null;
+  request_client_token: string | null;
+  request_token_accessor: string | null;
+  issued_accessor: string | null;
+  issued_client_token: string | null;
+  data_token: string | null;
+  data_accessor: string | null;
+  data_lease_id: string | null;
 }
 
 export interface QuarantineTable {
@@ -176,6 +215,7 @@ export interface IngestTables {
   ingest_batches: IngestBatchesTable;
   audit_entries: AuditEntriesTable;
   audit_copies: AuditCopiesTable;
+  audit_extra_copies: AuditExtraCopiesTable;
   quarantine: QuarantineTable;
   server_events: ServerEventsTable;
 }
