@@ -52,7 +52,7 @@ const SAMPLE_SELECT = `SELECT row_number() OVER (ORDER BY r.selection_hash) AS s
   j.pipeline_id AS job_pipeline_id, j.ref AS job_ref, j.user_login AS job_user_login, j.status AS job_status,
   j.started_at AS job_started_at, j.finished_at AS job_finished_at, j.web_url AS job_web_url,
   r.request_entry_id,
-  (SELECT c.id FROM audit_copies c WHERE c.entry_id = r.request_entry_id ORDER BY c.duplicate, c.id LIMIT 1) AS audit_copy_id
+  r.request_entry_id AS audit_copy_id -- an entry's id is also the id of its first stored copy in audit_copies
 FROM ranked r
 LEFT JOIN tokens t ON t.id = r.token_id
 LEFT JOIN leases l ON l.lease_id = r.lease_id
