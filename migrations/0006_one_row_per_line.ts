@@ -23,6 +23,22 @@ export const AUDIT_COPIES_VIEW = sql`CREATE VIEW audit_copies AS
     ${sql.raw(HMAC_COLUMNS.join(', '))}
   FROM audit_extra_copies`;
 
+/** A table of device copies: who logged the line, where it is, (whether it was a duplicate,) its HMACs. */
+function copyTable(db: Kysely<unknown>, name: string, withDuplicateFlag: boolean) {
+  let table = db.schema
+    .createTable(name)
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('entry_id', 'integer', (c) => c.notNull().references('audit_entries.id'))
+    .addColumn('device', 'text', (c) => c.notNull())
+    .addColumn('time', 'text', (c) => c.notNull())
+    .addColumn('time_key', 'text', (c) => c.notNull())
+    .addColumn('batch_id', 'integer', (c) => c.notNull().references('ingest_batches.id'))
+    .addColumn('line_offset', 'bigint', (c) => c.notNull())
+    .addColumn('line_length', 'integer', (c) => c.notNull());
+  if (withDuplicateFlag) table = table.addColumn('duplicate', 'integer', (c) => c.notNull().defaultTo(0));
+  return HMAC_COLUMNS.reduce((acc, c) => acc.addColumn(c, 'text'), table);
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   // Nullable: SQLite adds columns to an existing table only without NOT NULL or with a default. Ingest always
   // sets them.
@@ -32,18 +48,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('audit_entries').addColumn('line_length', 'integer').execute();
   for (const c of HMAC_COLUMNS) await db.schema.alterTable('audit_entries').addColumn(c, 'text').execute();
 
-  await db.schema
-    .createTable('audit_extra_copies')
-    .addColumn('id', 'integer', (c) => c.primaryKey()) // given by ingest, not generated
-    .addColumn('entry_id', 'integer', (c) => c.notNull().references('audit_entries.id'))
-    .addColumn('device', 'text', (c) => c.notNull())
-    .addColumn('time', 'text', (c) => c.notNull())
-    .addColumn('time_key', 'text', (c) => c.notNull())
-    .addColumn('batch_id', 'integer', (c) => c.notNull().references('ingest_batches.id'))
-    .addColumn('line_offset', 'bigint', (c) => c.notNull())
-    .addColumn('line_length', 'integer', (c) => c.notNull())
-    .$call((t) => HMAC_COLUMNS.reduce((acc, c) => acc.addColumn(c, 'text'), t))
-    .execute();
+  // Ids are given by ingest (the shared sequence), not generated.
+  await copyTable(db, 'audit_extra_copies', false).execute();
   await db.schema.createIndex('audit_extra_copies_entry').on('audit_extra_copies').column('entry_id').execute();
   await db.schema.createIndex('audit_extra_copies_batch').on('audit_extra_copies').column('batch_id').execute();
 
@@ -71,19 +77,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropView('audit_copies').execute();
-  await db.schema
-    .createTable('audit_copies')
-    .addColumn('id', 'integer', (c) => c.primaryKey())
-    .addColumn('entry_id', 'integer', (c) => c.notNull().references('audit_entries.id'))
-    .addColumn('device', 'text', (c) => c.notNull())
-    .addColumn('time', 'text', (c) => c.notNull())
-    .addColumn('time_key', 'text', (c) => c.notNull())
-    .addColumn('batch_id', 'integer', (c) => c.notNull().references('ingest_batches.id'))
-    .addColumn('line_offset', 'bigint', (c) => c.notNull())
-    .addColumn('line_length', 'integer', (c) => c.notNull())
-    .addColumn('duplicate', 'integer', (c) => c.notNull().defaultTo(0))
-    .$call((t) => HMAC_COLUMNS.reduce((acc, c) => acc.addColumn(c, 'text'), t))
-    .execute();
+  await copyTable(db, 'audit_copies', true).execute();
   const all = sql.raw(['id', 'entry_id', 'time', 'time_key', 'duplicate', ...COPY_COLUMNS].join(', '));
   await sql`INSERT INTO audit_copies (${all})
     SELECT id, id, time, time_key, 0, ${sql.raw(COPY_COLUMNS.join(', '))} FROM audit_entries

@@ -54,6 +54,21 @@ describe('migration 0006: one row per audit line', () => {
     }
   });
 
+  it('migrating down gives back a copies table with the same rows', async () => {
+    const path = await oldDatabase('down.db', 5);
+    const handle = await openDatabase(path);
+    try {
+      const viewRows = handle.sqlite.prepare(`SELECT id, ${COPY} FROM audit_copies ORDER BY id`).all();
+      const result = await new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations } }).migrateTo('0005_batch_codec');
+      expect(result.error).toBeUndefined();
+      const kind = handle.sqlite.prepare("SELECT type FROM sqlite_master WHERE name = 'audit_copies'").get();
+      expect(kind).toEqual({ type: 'table' });
+      expect(handle.sqlite.prepare(`SELECT id, ${COPY} FROM audit_copies ORDER BY id`).all()).toEqual(viewRows);
+    } finally {
+      await handle.close();
+    }
+  });
+
   it('starts an unfinished correlation over (its old watermark counted copies that were renumbered)', async () => {
     const handle = await openDatabase(await oldDatabase('partial.db', 2));
     try {

@@ -63,7 +63,7 @@ export interface IngestBatchesTable {
 }
 
 /** One Vault audit entry, deduplicated on (request_id, type) across devices and nodes. */
-export interface AuditEntriesTable {
+export interface AuditEntriesTable extends CopyHmacColumns {
   id: Generated<number>;
   request_id: string | null;
   type: string; // 'request' | 'response'
@@ -116,37 +116,10 @@ export interface AuditEntriesTable {
   batch_id: number | null;
   line_offset: number | null;
   line_length: number | null;
-  accessor: string | null;
-  client_token: string | null;
-  request_client_token: string | null;
-  request_token_accessor: string | null;
-  issued_accessor: string | null;
-  issued_client_token: string | null;
-  data_token: string | null;
-  data_accessor: string | null;
-  data_lease_id: string | null;
 }
 
-/**
- * Each device's copy of an entry: its own time and the HMACs of its own salt domain. For a log_raw device the
- * token, accessor and data values are keytrail's keyed hash (`keytrail-hmac-sha256:<hex>`, key in `<db>.key`).
- * `ingest/index.ts` `readCopyRawLine(handle, copyId)` returns the stored line.
- *
- * A VIEW (migration 0006): the first copies held by `audit_entries` (id = entry_id, duplicate 0) and the later
- * ones in `audit_extra_copies` (duplicate 1). Read it; ingest writes the two tables.
- */
-export interface AuditCopiesTable {
-  id: number;
-  entry_id: number;
-  device: string;
-  time: string;
-  time_key: string;
-  batch_id: number;
-  /** Offset and length of the stored line inside the batch's stored bytes. */
-  line_offset: number;
-  line_length: number;
-  /** 1 when this copy arrived after the entry was already stored. */
-  duplicate: number;
+/** The HMACs a device's copy of a line carries (that device's salt domain). */
+export interface CopyHmacColumns {
   accessor: string | null; // auth.accessor
   client_token: string | null; // auth.client_token
   request_client_token: string | null; // request.client_token (never join on it)
@@ -159,24 +132,29 @@ export interface AuditCopiesTable {
 }
 
 /** A copy of an entry logged by another device after the entry was stored (ids shared with audit_entries). */
-export interface AuditExtraCopiesTable {
+export interface AuditExtraCopiesTable extends CopyHmacColumns {
   id: number;
   entry_id: number;
   device: string;
   time: string;
   time_key: string;
   batch_id: number;
+  /** Offset and length of the stored line inside the batch's stored bytes. */
   line_offset: number;
   line_length: number;
-  accessor: string | null;
-  client_token: string | null;
-  request_client_token: string | null;
-  request_token_accessor: string | null;
-  issued_accessor: string | null;
-  issued_client_token: string | null;
-  data_token: string | null;
-  data_accessor: string | null;
-  data_lease_id: string | null;
+}
+
+/**
+ * Each device's copy of an entry: its own time and the HMACs of its own salt domain. For a log_raw device the
+ * token, accessor and data values are keytrail's keyed hash (`keytrail-hmac-sha256:<hex>`, key in `<db>.key`).
+ * `ingest/index.ts` `readCopyRawLine(handle, copyId)` returns the stored line.
+ *
+ * A VIEW (migration 0006): the first copies held by `audit_entries` (id = entry_id, duplicate 0) and the later
+ * ones in `audit_extra_copies` (duplicate 1). Read it; ingest writes the two tables.
+ */
+export interface AuditCopiesTable extends AuditExtraCopiesTable {
+  /** 1 when this copy arrived after the entry was already stored. */
+  duplicate: number;
 }
 
 export interface QuarantineTable {
