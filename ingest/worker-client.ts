@@ -1,7 +1,7 @@
 /**
  * Runs readFileBatches in the parse worker and hands its batches over as an async iterator; each consumed
- * batch is acknowledged so the worker never runs more than two batches ahead of the writer. Falls back to
- * parsing inline when the compiled worker is not available (tests running from TypeScript sources).
+ * batch is acknowledged so the worker never runs more than a few batches ahead of the writer (parse-worker.ts).
+ * Falls back to parsing inline when the compiled worker is not available (tests running from TypeScript sources).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
