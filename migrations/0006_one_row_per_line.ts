@@ -14,7 +14,7 @@ const HMAC_COLUMNS = [
 const COPY_COLUMNS = ['device', 'batch_id', 'line_offset', 'line_length', ...HMAC_COLUMNS] as const;
 const STATE_COPIES = 'correlate.copies_watermark';
 
-export const AUDIT_COPIES_VIEW = sql`CREATE VIEW audit_copies AS
+const AUDIT_COPIES_VIEW = sql`CREATE VIEW audit_copies AS
   SELECT id, id AS entry_id, device, time, time_key, batch_id, line_offset, line_length, 0 AS duplicate,
     ${sql.raw(HMAC_COLUMNS.join(', '))}
   FROM audit_entries
