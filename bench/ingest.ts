@@ -45,7 +45,7 @@ const NOTES = [
   '',
   'What is left: both threads are busy (at 1M lines the writer waits ~5 s for batches and the worker ~1.5 s for the',
   'writer; worker ~20 µs, writer ~18 µs a line) and the two cores are shared with the',
-  'checkpointer and V8\'s helpers, so the floor of this design is about 0.35 of a bare loop on a quiet machine. The',
+  'checkpointer and V8\'s helpers, so the floor of this design is about 0.35-0.4 of a bare loop (one round reached 0.40). The',
   'rate also falls as the database grows: the unique (request_id, type) index takes random keys, so each group',
   'commit rewrites most of its pages (1M lines: 2.2 GB of WAL written for a 1.23 GB database).',
 ].join('\n');
