@@ -14,6 +14,7 @@ import type Database from 'better-sqlite3';
 import type { AccessesTable, LeasesTable } from '../db/schema/correlate.js';
 import type { KeytrailDb } from '../db/connection.js';
 import { BackgroundCheckpointer } from '../db/checkpointer.js';
+import { lastLineIdReader } from '../db/line-ids.js';
 import { claimsOf, correlationJobId, parseJson, type JobClaims } from './claims.js';
 import { ColumnUpdates } from './column-updates.js';
 import { GitlabView } from './gitlab-view.js';
@@ -151,6 +152,7 @@ class Run {
   /** Requests of tokens merged away in this chunk: their rows follow the kept token. */
   private mergedRequests: string[] = [];
   private readonly accessUpdates: ColumnUpdates;
+  private readonly lastLineId: () => number;
   private readonly heuristicMemo = new Map<string, HeuristicDecision>();
 
   constructor(
@@ -161,6 +163,7 @@ class Run {
     this.tokens = new TokenStore(sqlite);
     this.views = new ViewLoader(sqlite);
     this.accessUpdates = new ColumnUpdates(sqlite, 'accesses', 'request_id', ACCESS_COLUMNS);
+    this.lastLineId = lastLineIdReader(sqlite);
     this.stmts = {
       getState: sqlite.prepare('SELECT value FROM state WHERE key = ?'),
       setState: sqlite.prepare(
@@ -173,8 +176,6 @@ class Run {
         "SELECT id, time, time_key, lease_id FROM server_events WHERE id > ? AND kind = 'lease-revoked' AND lease_id IS NOT NULL ORDER BY id LIMIT ?",
       ),
       maxServerEvent: sqlite.prepare('SELECT MAX(id) AS id FROM server_events'),
-      // Over the view's two tables (a MAX over the view itself would scan every copy).
-      maxCopy: sqlite.prepare('SELECT max(coalesce((SELECT max(id) FROM audit_entries), 0), coalesce((SELECT max(id) FROM audit_extra_copies), 0)) AS id'),
       insertAccess: sqlite.prepare(`INSERT INTO accesses (${ACCESS_COLUMNS.join(', ')}) VALUES (${ACCESS_COLUMNS.map(() => '?').join(', ')})`),
       storedAccess: sqlite.prepare(`SELECT ${ACCESS_COLUMNS.join(', ')} FROM accesses WHERE request_id = ?`).raw(true),
       accessTokenId: sqlite.prepare('SELECT token_id FROM accesses WHERE request_id = ?'),
@@ -273,8 +274,7 @@ class Run {
 
   /** How many audit copies arrived since the last run (copy ids are dense, so the id difference). */
   newCopiesAbout(): number {
-    const max = (this.stmts.maxCopy.get() as { id: number | null }).id ?? 0;
-    return max - Number(this.state(STATE_COPIES) ?? 0);
+    return this.lastLineId() - Number(this.state(STATE_COPIES) ?? 0);
   }
 
   execute(chunkSize: number): CorrelateSummary {

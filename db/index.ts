@@ -4,4 +4,5 @@ export * from './time.js';
 export * from './state.js';
 export * from './checkpointer.js';
 export * from './batch-bytes.js';
+export * from './line-ids.js';
 export type * from './schema/index.js';

@@ -1,6 +1,6 @@
 /**
  * Builds one ingest batch from consecutive lines: parsed and normalised entries, quarantined lines, the
- * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device) gzip-compressed, and the
+ * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device) compressed, and the
  * SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse
  * worker for files and inline for sockets.
  */

@@ -30,17 +30,9 @@ export async function readCopyRawLine(handle: KeytrailDb, copyId: number): Promi
   return bytes.subarray(start, start + copy.line_length).toString('utf8');
 }
 
-/** The stored line of an entry as its first device logged it (audit_entries.id). */
+/** The stored line of an entry as its first device logged it (audit_entries.id, which is also that copy's id). */
 export async function readEntryRawLine(handle: KeytrailDb, entryId: number): Promise<string | null> {
-  const copy = await handle.db
-    .selectFrom('audit_copies')
-    .select('id')
-    .where('entry_id', '=', entryId)
-    .orderBy('duplicate')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
-  return copy ? readCopyRawLine(handle, copy.id) : null;
+  return readCopyRawLine(handle, entryId);
 }
 
 /** Decompresses a batch's stored bytes (to recompute its SHA-256). */

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
-import type { Database, KeytrailDb } from '../db/index.js';
+import { lastLineIdReader, type Database, type KeytrailDb } from '../db/index.js';
 import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
 import type { PreparedBatch } from './batch.js';
 import { forEachRow } from './packed-rows.js';
@@ -110,7 +110,7 @@ export class IngestStore {
   private readonly sqlite: BetterSqlite3.Database;
   private readonly insertEntry: BetterSqlite3.Statement;
   private readonly insertExtraCopy: BetterSqlite3.Statement;
-  private readonly lastLineId: BetterSqlite3.Statement;
+  private readonly lastLineId: () => number;
   private readonly entryId: Prepared;
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
@@ -145,11 +145,8 @@ export class IngestStore {
       ENTRY_ROW_COLUMNS,
     );
     this.insertExtraCopy = positional(s, db.insertInto('audit_extra_copies').values(marks(EXTRA_COPY_COLUMNS)), EXTRA_COPY_COLUMNS);
-    // Entries and later copies share one id sequence (one id a line, in ingest order): the next id follows
-    // the highest of either, read inside the write transaction.
-    this.lastLineId = s
-      .prepare('SELECT max(coalesce((SELECT max(id) FROM audit_entries), 0), coalesce((SELECT max(id) FROM audit_extra_copies), 0))')
-      .pluck();
+    // One id a line, in ingest order: the next follows the highest used, read inside the write transaction.
+    this.lastLineId = lastLineIdReader(s);
     const m = marks(['request_id', 'type', 'device', 'fingerprint', 'id', 'stored', 'duplicates', 'quarantined'] as const);
     this.entryId = new Prepared(s, db.selectFrom('audit_entries').select('id').where('request_id', '=', m.request_id).where('type', '=', m.type));
     this.chainHead = new Prepared(s, db.selectFrom('ingest_batches').select('chain_sha256').where('device', '=', m.device).orderBy('id', 'desc').limit(1));
@@ -322,7 +319,7 @@ export class IngestStore {
     const batchId = this.insertBatchRow(src, batch, now);
     let stored = 0;
     let duplicates = 0;
-    let nextId = (this.lastLineId.get() as number) + 1;
+    let nextId = this.lastLineId() + 1;
     const device = src.device;
     forEachRow(batch.rows, (row) => {
       const id = nextId++;

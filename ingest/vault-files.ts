@@ -1,7 +1,7 @@
 /**
  * `ingest vault <file|dir>...`: reads every new complete line of every file once, in batches that write
- * their rows and the file's checkpoint together; a few consecutive batches share one transaction (at most 16
- * batches or 0.5 s), so a crash re-reads at most that uncommitted group and never duplicates or loses a line.
+ * their rows and the file's checkpoint together; consecutive batches share one transaction (about 2 s of them),
+ * so a crash re-reads at most that uncommitted group and never duplicates or loses a line.
  * With `follow`, keeps scanning (woken by chokidar, with a periodic scan as the ground truth) until the signal
  * aborts.
  */
