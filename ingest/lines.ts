@@ -8,7 +8,7 @@
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 export interface LineSink {
-  /** A complete line (newline excluded) starting at `offset`: a view of the pushed chunk (chunks must not be reused). */
+  /** A complete line (newline excluded) starting at `offset`: a view of the pushed chunk, valid only during the call. */
   line(bytes: Buffer, offset: number): void;
   /** A piece of an over-long line, in order (for hashing); not kept. */
   oversizedPiece?(bytes: Buffer): void;
@@ -103,7 +103,8 @@ export class LineSplitter {
       this.endedLength += rest.length;
       return;
     }
-    this.pending.push(rest);
+    // Copied: the reader reuses its read buffer for the next chunk.
+    this.pending.push(Buffer.from(rest));
     this.pendingLength += rest.length;
     this.endedLength += rest.length;
     if (this.pendingLength > this.maxLine) {

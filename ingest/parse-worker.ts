@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileBatches, type ReadOptions } from './reader.js';
-import { transferList } from './packed-rows.js';
+import { recycleRows, transferList } from './packed-rows.js';
 
 /**
  * Enough batches (about 0.4 s of parsing) to keep the worker busy while the writer commits a group, which can
@@ -20,8 +20,9 @@ async function main(): Promise<void> {
   const { path, opts } = workerData as { path: string; opts: ReadOptions };
   let inFlight = 0;
   let wake: (() => void) | null = null;
-  port.on('message', (msg: { type: string }) => {
+  port.on('message', (msg: { type: string; kinds?: Uint8Array; cells?: Float64Array }) => {
     if (msg.type === 'ack') {
+      if (msg.kinds && msg.cells) recycleRows(msg.kinds, msg.cells);
       inFlight--;
       wake?.();
       wake = null;

@@ -4,6 +4,7 @@
  * except at the end of a gzipped rotation, which can never grow: there it is quarantined as `torn`.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { BatchBuilder, type PreparedBatch } from './batch.js';
 import { LineSplitter } from './lines.js';
@@ -31,8 +32,10 @@ export function lazyRedactor(keyPath: string): () => Redactor {
 export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGenerator<ReadEvent> {
   const redactor = lazyRedactor(opts.keyPath);
   let logRaw = opts.logRaw;
+  // A finished batch's line buffer goes to the next batch (batch.ts).
+  const spare: { raw?: Buffer } = {};
   const newBuilder = (start: number) =>
-    new BatchBuilder({ prefix: opts.prefix, logRaw, redactor, maxLines: opts.maxLines, maxBytes: opts.maxBytes }, start);
+    new BatchBuilder({ prefix: opts.prefix, logRaw, redactor, maxLines: opts.maxLines, maxBytes: opts.maxBytes, spare }, start);
   let builder = newBuilder(opts.start);
   const splitter = new LineSplitter(
     {
@@ -55,7 +58,7 @@ export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGe
     source = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
     toSkip = opts.start;
   } else {
-    source = createReadStream(path, { start: opts.start, highWaterMark: 1 << 20 });
+    source = readChunks(path, opts.start);
   }
   for await (let chunk of source) {
     if (toSkip > 0) {
@@ -77,4 +80,24 @@ export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGe
   }
   if (builder.lineCount > 0) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };
   yield { kind: 'end', offset: splitter.lineStart, unfinished: splitter.unfinishedLength, complete: opts.gzip };
+}
+
+/**
+ * A plain file from `start` in chunks of one reused buffer: each chunk is only valid until the next is asked
+ * for (the line splitter copies what it keeps). A stream's fresh 1 MiB buffer per read piled up in the
+ * allocator until V8 collected its old generation.
+ */
+async function* readChunks(path: string, start: number): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafeSlow(1 << 20);
+    for (let position = start; ; ) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, position);
+      if (bytesRead === 0) return;
+      position += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
+  }
 }

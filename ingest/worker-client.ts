@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
+import { transferList } from './packed-rows.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -55,7 +56,9 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
         return;
       }
       yield event;
-      worker.postMessage({ type: 'ack' });
+      // The batch is committed: its row arrays go back to the worker for a later batch (detached here).
+      const { kinds, cells } = event.batch.rows;
+      worker.postMessage({ type: 'ack', kinds, cells }, transferList(event.batch.rows));
     }
   } finally {
     await worker.terminate();

@@ -1,0 +1,72 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './helpers/cli.js';
+import { decompressBatchBytes } from '../db/batch-bytes.js';
+import { readFileBatches, type ReadEvent } from '../ingest/reader.js';
+import { PackedRowsWriter, recycleRows, rowsOf } from '../ingest/packed-rows.js';
+import { auditLines } from '../bench/gen-audit.js';
+
+const tmp = tempDir('keytrail-buffers-');
+afterAll(() => tmp.cleanup());
+
+async function collect(path: string, maxBytes: number): Promise<Extract<ReadEvent, { kind: 'batch' }>['batch'][]> {
+  const batches = [];
+  for await (const ev of readFileBatches(path, { start: 0, gzip: false, prefix: null, logRaw: false, keyPath: join(tmp.dir, 'key'), maxBytes })) {
+    if (ev.kind === 'batch') batches.push(ev.batch);
+  }
+  return batches;
+}
+
+describe('ingest: the reader reuses its read buffer and each batch its predecessor\'s line buffer', () => {
+  it('keeps every batch\'s bytes exact when lines straddle the 1 MiB reads and batches share one line buffer', async () => {
+    // About 3.5 MiB of lines of varying length: lines straddle the 1 MiB reads, and a batch ends after each
+    // read (small batches), built in the line buffer the batch before used.
+    const lines = [...auditLines({ lines: 2600, seed: 11 })];
+    const file = Buffer.from(lines.join('\n') + '\n');
+    const path = join(tmp.dir, 'audit.log');
+    writeFileSync(path, file);
+
+    const batches = await collect(path, 64 * 1024);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    let offset = 0;
+    let rows = 0;
+    for (const b of batches) {
+      expect(b.startOffset).toBe(offset);
+      const expected = file.subarray(b.startOffset, b.endOffset);
+      // The kept bytes and both hashes are those of the file's range, not of a later read or batch.
+      expect(decompressBatchBytes(b.raw.bytes, b.raw.codec).equals(expected)).toBe(true);
+      expect(b.sha256).toBe(createHash('sha256').update(expected).digest('hex'));
+      expect(b.quarantined).toEqual([]);
+      for (const row of rowsOf(b.rows)) {
+        expect(row.entry[0]).toBe(JSON.parse(lines[rows]!).request?.id ?? null);
+        rows++;
+      }
+      offset = b.endOffset;
+    }
+    expect(offset).toBe(file.length);
+    expect(rows).toBe(lines.length);
+  });
+});
+
+describe('ingest: row arrays handed back by the writer are reused for a later batch', () => {
+  it('reuses the arrays and holds only the new batch\'s values in them', () => {
+    const first = new PackedRowsWriter(4);
+    const width = 47;
+    const entry = (id: string) => [id, 'request', 't', 't', ...new Array<null>(width - 2 - 2 - 9 - 2).fill(null)];
+    const hmacs = () => new Array<string | null>(9).fill('hmac-sha256:aa');
+    first.add(entry('first-1'), hmacs());
+    first.add(entry('first-2'), hmacs());
+    const done = first.finish();
+    recycleRows(done.kinds, done.cells);
+
+    const second = new PackedRowsWriter(4);
+    second.add(entry('second-1'), hmacs());
+    second.setLine(0, 10, 20);
+    const rows = second.finish();
+    expect(rows.kinds).toBe(done.kinds);
+    expect(rows.cells).toBe(done.cells);
+    expect(rowsOf(rows).map((r) => [r.entry[0], r.lineOffset, r.lineLength])).toEqual([['second-1', 10, 20]]);
+  });
+});
