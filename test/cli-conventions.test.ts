@@ -2,7 +2,8 @@ import { describe, expect, it, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { runCli, tempDir } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, tempDir } from './helpers/cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -12,6 +13,17 @@ describe('CLI conventions', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: keytrail');
+  });
+
+  it('stops quietly when the reader of its output closes the pipe early (`keytrail … | head`)', async () => {
+    const child = spawn(process.execPath, [CLI, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader is gone before keytrail writes: its first write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('exits 2 with a one-line message on a bad flag value', async () => {
