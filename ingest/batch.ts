@@ -47,7 +47,7 @@ export interface BatchOptions {
   redactor: () => Redactor;
   maxLines?: number;
   maxBytes?: number;
-  /** Hands the line buffer of a finished batch to the next builder (reader.ts `ReaderBuffers`). */
+  /** Where a finished batch leaves its line buffer for the next builder of the same reader (reader.ts). */
   spare?: { raw?: Buffer };
 }
 
@@ -99,7 +99,7 @@ export class BatchBuilder {
     this.rows = new PackedRowsWriter(Math.min(this.maxLines, 4096));
     // A batch ends at the first line that reaches maxBytes: room for that line's usual size as well. The
     // previous batch's buffer is reused when there is one: a new 2 MB buffer per batch piled up in the
-    // allocator until V8 collected its old generation (about 60 MB per parse worker).
+    // allocator until V8 collected its old generation.
     const size = Math.min(this.maxBytes, 64 * 1024 * 1024) + 64 * 1024;
     const spare = opts.spare?.raw;
     this.raw = spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);

@@ -134,8 +134,8 @@ export class IngestStore {
     // 300 MB). Connection-local setting; a larger one chosen by the caller is kept.
     const cache = s.pragma('cache_size', { simple: true }) as number;
     if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
-    // Fewer, larger WAL checkpoints while batches stream in (32 MiB of 4 KiB pages).
-    s.pragma('wal_autocheckpoint = 8192');
+    // Fewer, larger WAL checkpoints while batches stream in (32 MiB of WAL, whatever the page size).
+    s.pragma(`wal_autocheckpoint = ${Math.ceil((32 * 1024 * 1024) / (s.pragma('page_size', { simple: true }) as number))}`);
     this.insertEntry = positional(
       s,
       db

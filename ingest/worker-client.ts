@@ -56,7 +56,8 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
         return;
       }
       yield event;
-      // The batch is committed: its row arrays go back to the worker for a later batch (detached here).
+      // The writer is done with the batch (it asks for the next one only after writing it): its row arrays go
+      // back to the worker for a later batch (they are detached here).
       const { kinds, cells } = event.batch.rows;
       worker.postMessage({ type: 'ack', kinds, cells }, transferList(event.batch.rows));
     }
