@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { openDatabase } from '../db/index.js';
+import { openDatabase, requestKey } from '../db/index.js';
 import { machineLine, type BenchOptions } from './run.js';
 
 const FROM = '2026-01-01';
@@ -50,7 +50,7 @@ async function buildDatabase(path: string, accesses: number): Promise<void> {
     VALUES (?, ?, ?, ?, ?, 'service', 'auth/jwt/', 'ci', 'jwt-ci', '["default"]', ?, 3600, 1, ?, ?, ?, ?, 'main', 'claims', 'yes', ?, ?, ?, 0, ?, ?)`);
   const insertLease = s.prepare(`INSERT INTO leases (lease_id, issued_at, issued_time_key, issue_request_id, token_id, mount_type, job_id, pipeline_id, project_id, user_login, renew_count, ttl_seconds, ended_at, end_kind, end_inferred, job_finished_at, outlived_job)
     VALUES (?, ?, ?, ?, ?, 'database', ?, ?, ?, ?, 0, 3600, ?, 'token-revoked', 0, ?, ?)`);
-  const insertEntry = s.prepare("INSERT INTO audit_entries (request_id, type, time, time_key, operation, path, remote_address, display_name, response_error) VALUES (?, 'request', ?, ?, ?, ?, '10.0.0.5', 'jwt-ci', 0)");
+  const insertEntry = s.prepare("INSERT INTO audit_entries (request_id, request_key, type, time, time_key, operation, path, remote_address, display_name, response_error) VALUES (?, ?, 'request', ?, ?, ?, ?, '10.0.0.5', 'jwt-ci', 0)");
   // One device: every line's copy lives in its entry row (migration 0006).
   const insertCopy = s.prepare("UPDATE audit_entries SET device = 'vault-a.log', batch_id = ?, line_offset = ?, line_length = ? WHERE id = ?");
   const insertBatch = s.prepare(`INSERT INTO ingest_batches (device, source, file_path, start_offset, end_offset, line_count, stored_count, duplicate_count, quarantined_count, sha256, stored_sha256, prev_chain_sha256, chain_sha256, raw_bytes, first_time_key, last_time_key, created_at)
@@ -103,7 +103,7 @@ async function buildDatabase(path: string, accesses: number): Promise<void> {
           const path = i === 0 ? `database/creds/service-${project}` : `kv/data/service-${project}/secret-${i % 7}`;
           const time = new Date(ms).toISOString();
           const line = `${JSON.stringify({ time, type: 'request', auth: { accessor: `hmac-sha256:${j}`, metadata: { job_id: String(jobId) } }, request: { id, operation: 'read', path } })}\n`;
-          const entry = Number(insertEntry.run(id, time, key(ms), 'read', path).lastInsertRowid);
+          const entry = Number(insertEntry.run(id, requestKey(id, 'request'), time, key(ms), 'read', path).lastInsertRowid);
           if (batch.lines.length === 0) batch.first = key(ms);
           batch.lines.push(line);
           const len = Buffer.byteLength(line) - 1;

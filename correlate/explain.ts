@@ -5,6 +5,7 @@
  */
 import type { KeytrailDb } from '../db/connection.js';
 import { decompressBatchBytes } from '../db/batch-bytes.js';
+import { requestKeys } from '../db/request-key.js';
 import { parseJson } from './claims.js';
 import { ACCESS_FIELDS, toAccessRecord, type AccessRecord } from './query.js';
 
@@ -57,7 +58,12 @@ function pick<T extends object>(row: T | undefined | null, keys: (keyof T)[]): R
 /** Everything known about one request, or null when the database has no such request id. */
 export async function explainRequest(handle: KeytrailDb, requestId: string): Promise<Explanation | null> {
   const db = handle.db;
-  const entries = await db.selectFrom('audit_entries').select(['id', 'type']).where('request_id', '=', requestId).execute();
+  const entries = await db
+    .selectFrom('audit_entries')
+    .select(['id', 'type'])
+    .where('request_key', 'in', requestKeys(requestId))
+    .where('request_id', '=', requestId)
+    .execute();
   const accessRow = await db.selectFrom('accesses').selectAll().where('request_id', '=', requestId).executeTakeFirst();
   if (entries.length === 0 && !accessRow) return null;
 

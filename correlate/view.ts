@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { requestKeys } from '../db/request-key.js';
 
 /** The audit_entries columns the correlator reads. */
 export interface EntryRow {
@@ -96,6 +97,11 @@ const ENTRY_ID = 0;
 const COPY_ID = 0;
 const COPY_ENTRY_ID = 1;
 
+/** The request keys of request ids, as the JSON array json_each reads. */
+function keysOf(requestIds: readonly string[]): string {
+  return JSON.stringify(requestIds.flatMap(requestKeys));
+}
+
 /** Loads request views in bulk (a few queries per call, never one per request). */
 export class ViewLoader {
   private readonly entries: Database.Statement;
@@ -106,7 +112,8 @@ export class ViewLoader {
   constructor(sqlite: Database.Database) {
     const entryColumns = ENTRY_FIELDS.join(', ');
     const copyColumns = COPY_FIELDS.join(', ');
-    this.entries = sqlite.prepare(`SELECT ${entryColumns} FROM audit_entries WHERE request_id IN (SELECT value FROM json_each(?))`).raw(true);
+    // By request key (db/request-key.ts); an entry of another id that hashes alike is dropped by `take`.
+    this.entries = sqlite.prepare(`SELECT ${entryColumns} FROM audit_entries WHERE request_key IN (SELECT value FROM json_each(?))`).raw(true);
     this.copies = sqlite.prepare(`SELECT ${copyColumns} FROM audit_copies WHERE entry_id IN (SELECT value FROM json_each(?))`).raw(true);
     this.entryRange = sqlite.prepare(`SELECT ${entryColumns} FROM audit_entries WHERE id BETWEEN ? AND ?`).raw(true);
     this.copyRange = sqlite.prepare(`SELECT ${copyColumns} FROM audit_copies WHERE entry_id BETWEEN ? AND ?`).raw(true);
@@ -137,9 +144,9 @@ export class ViewLoader {
         const v = views.get(id)!;
         return !v.req || !v.resp;
       });
-      if (incomplete.length) for (const e of this.entries.iterate(JSON.stringify(incomplete)) as Iterable<unknown[]>) take(e);
+      if (incomplete.length) for (const e of this.entries.iterate(keysOf(incomplete)) as Iterable<unknown[]>) take(e);
     } else {
-      for (const e of this.entries.iterate(JSON.stringify(requestIds)) as Iterable<unknown[]>) take(e);
+      for (const e of this.entries.iterate(keysOf(requestIds)) as Iterable<unknown[]>) take(e);
     }
     if (byEntry.size === 0) return views;
     const seenCopies = new Set<number>();

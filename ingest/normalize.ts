@@ -4,6 +4,7 @@
  * empty strings become null.
  */
 import { toTimeKey, timeKeyToIso } from '../db/time.js';
+import { requestKey } from '../db/request-key.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
@@ -26,6 +27,7 @@ export const ENTRY_COLUMNS = [
   'token_type', 'token_ttl', 'token_issue_time', 'policies', 'token_policies', 'metadata', 'correlation_id', 'error',
   'response_error', 'issued_display_name', 'issued_entity_id', 'issued_token_type', 'issued_token_ttl',
   'issued_policies', 'issued_metadata', 'issued_num_uses', 'issued_orphan', 'lease_id', 'request_data', 'warnings',
+  'request_key',
 ] as const;
 
 /** A copy's columns that come from the line itself (HMACs of this device's salt), in insert order. */
@@ -115,6 +117,7 @@ export function normaliseEntry(e: Obj, requestId: string | null, type: string, t
     str(secret?.lease_id),
     requestData,
     jsonArray(response?.warnings),
+    requestId === null ? null : requestKey(requestId, type),
   ];
   const hmacs: unknown[] = [
     str(auth.accessor),

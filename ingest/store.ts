@@ -1,6 +1,6 @@
 /**
  * Commits prepared batches: batch row (hash chained per device), one row a line (the entry, deduplicated on
- * request id and type, holding the first device's copy; a later device's copy of a stored entry in
+ * request id and type through its request key, holding the first device's copy; a later device's copy of a stored entry in
  * audit_extra_copies), quarantined lines, the device's time range and the file checkpoint, all in ONE
  * better-sqlite3 transaction. The statements are compiled once by Kysely and run as prepared statements:
  * this is the ingest hot path.
@@ -98,6 +98,8 @@ export interface FileCheckpointRow {
 
 /** One row a line: the entry with its first device's copy (its id is the line's id), in bind order. */
 const ENTRY_ROW_COLUMNS = ['id', ...ENTRY_COLUMNS, 'device', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
+/** Where the request key is among the entry values. */
+const REQUEST_KEY = ENTRY_COLUMNS.indexOf('request_key');
 /** A later device's copy of a stored entry, in bind order. */
 const EXTRA_COPY_COLUMNS = ['id', 'entry_id', 'device', 'time', 'time_key', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
 const BATCH_COLUMNS = [
@@ -111,7 +113,7 @@ export class IngestStore {
   private readonly insertEntry: BetterSqlite3.Statement;
   private readonly insertExtraCopy: BetterSqlite3.Statement;
   private readonly lastLineId: () => number;
-  private readonly entryId: Prepared;
+  private readonly storedEntryId: BetterSqlite3.Statement;
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
   private readonly batchCounts: Prepared;
@@ -129,26 +131,23 @@ export class IngestStore {
     const db: Kysely<Database> = handle.db;
     this.sqlite = handle.sqlite;
     const s = this.sqlite;
-    // Dedupe probes land anywhere in the request-id index (about 60 bytes a line, random UUID keys): 64 MiB
-    // keeps it cached up to about a million lines, and caps the cache whatever the log size (RSS budget
+    // Dedupe probes land anywhere in the request-key index (about 17 bytes a line, random keys): 64 MiB
+    // keeps it cached beside a group's new rows up to a few million lines, and caps the cache whatever the log size (RSS budget
     // 300 MB). Connection-local setting; a larger one chosen by the caller is kept.
     const cache = s.pragma('cache_size', { simple: true }) as number;
     if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
     // Fewer, larger WAL checkpoints while batches stream in (32 MiB of WAL, whatever the page size).
     s.pragma(`wal_autocheckpoint = ${Math.ceil((32 * 1024 * 1024) / (s.pragma('page_size', { simple: true }) as number))}`);
-    this.insertEntry = positional(
-      s,
-      db
-        .insertInto('audit_entries')
-        .values(marks(ENTRY_ROW_COLUMNS))
-        .onConflict((oc) => oc.columns(['request_id', 'type']).doNothing()),
-      ENTRY_ROW_COLUMNS,
-    );
+    this.insertEntry = positional(s, db.insertInto('audit_entries').values(marks(ENTRY_ROW_COLUMNS)), ENTRY_ROW_COLUMNS);
     this.insertExtraCopy = positional(s, db.insertInto('audit_extra_copies').values(marks(EXTRA_COPY_COLUMNS)), EXTRA_COPY_COLUMNS);
     // One id a line, in ingest order: the next follows the highest used, read inside the write transaction.
     this.lastLineId = lastLineIdReader(s);
-    const m = marks(['request_id', 'type', 'device', 'fingerprint', 'id', 'stored', 'duplicates', 'quarantined'] as const);
-    this.entryId = new Prepared(s, db.selectFrom('audit_entries').select('id').where('request_id', '=', m.request_id).where('type', '=', m.type));
+    const m = marks(['request_key', 'request_id', 'type', 'device', 'fingerprint', 'id', 'stored', 'duplicates', 'quarantined'] as const);
+    this.storedEntryId = positional(
+      s,
+      db.selectFrom('audit_entries').select('id').where('request_key', '=', m.request_key).where('request_id', '=', m.request_id).where('type', '=', m.type),
+      ['request_key', 'request_id', 'type'],
+    ).pluck();
     this.chainHead = new Prepared(s, db.selectFrom('ingest_batches').select('chain_sha256').where('device', '=', m.device).orderBy('id', 'desc').limit(1));
     this.insertBatch = new Prepared(s, db.insertInto('ingest_batches').values(marks(BATCH_COLUMNS)));
     this.batchCounts = new Prepared(
@@ -248,7 +247,7 @@ export class IngestStore {
 
   /**
    * Opens a write transaction that groups the next commits, ended by `endGroup` (or undone by a batch that
-   * fails). A file's batches are written in groups: the random keys of the request-id index dirty about one
+   * fails). A file's batches are written in groups: the random keys of the request-key index dirty about one
    * index page per line, and a page dirtied by many batches of one group is written to the WAL once.
    * Every copy references the batch row and an entry row its own batch just inserted or looked up, so the
    * per-row foreign-key probes cannot fail: they are off for the group (the pragma only takes effect outside
@@ -323,18 +322,21 @@ export class IngestStore {
     const device = src.device;
     forEachRow(batch.rows, (row) => {
       const id = nextId++;
-      // One row a line: the entry with this device's copy. No RETURNING (it materialises a temporary result):
-      // `changes` says whether the row was new. Values are spread into arguments: better-sqlite3 reads an
-      // array argument element by element through a slow property lookup.
-      const inserted = this.insertEntry.run(id, ...row.entry, device, batchId, row.lineOffset, row.lineLength, ...row.hmacs);
-      if (inserted.changes === 1) {
+      // normaliseEntry puts request id, type, time and time key first.
+      const entry = row.entry;
+      // An entry is unique on request id and type: probed by its integer key (not unique, db/request-key.ts)
+      // inside the group's write transaction, where no other writer can insert in between. A separate probe
+      // costs less than INSERT … WHERE NOT EXISTS, for which SQLite first copies the row to a temporary table.
+      // One row a line: the entry with this device's copy. Values are spread into arguments: better-sqlite3
+      // reads an array argument element by element through a slow property lookup.
+      const entryId = entry[REQUEST_KEY] === null ? undefined : (this.storedEntryId.get(entry[REQUEST_KEY], entry[0], entry[1]) as number | undefined);
+      if (entryId === undefined) {
+        this.insertEntry.run(id, ...entry, device, batchId, row.lineOffset, row.lineLength, ...row.hmacs);
         stored++;
         return;
       }
       // Already stored (another device, or an HA node, logged it first): this device's copy is kept beside it.
-      // normaliseEntry puts request id, type, time and time key first.
-      const entryId = this.entryId.get<{ id: number }>({ request_id: row.entry[0], type: row.entry[1] })!.id;
-      this.insertExtraCopy.run(id, entryId, device, row.entry[2], row.entry[3], batchId, row.lineOffset, row.lineLength, ...row.hmacs);
+      this.insertExtraCopy.run(id, entryId, device, entry[2], entry[3], batchId, row.lineOffset, row.lineLength, ...row.hmacs);
       duplicates++;
     });
     this.insertQuarantines(src, batch, batchId, now);

@@ -66,7 +66,7 @@ export class IngestIncompleteError extends KeytrailError {
 
 /**
  * A group of batches commits after this much time (or this many batches, whichever comes first). Longer
- * groups write the randomly placed request-id index pages fewer times; 2 s keeps another writer's wait well
+ * groups write the randomly placed request-key index pages fewer times; 2 s keeps another writer's wait well
  * inside the 10 s busy timeout, and a crash re-reads at most that much.
  */
 const GROUP_BATCHES = 256;

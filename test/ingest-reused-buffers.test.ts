@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tempDir } from './helpers/cli.js';
 import { decompressBatchBytes } from '../db/batch-bytes.js';
 import { readFileBatches, type ReadEvent } from '../ingest/reader.js';
-import { PackedRowsWriter, recycleRows, rowsOf } from '../ingest/packed-rows.js';
+import { ENTRY_WIDTH, HMAC_WIDTH, PackedRowsWriter, recycleRows, rowsOf } from '../ingest/packed-rows.js';
 import { auditLines } from '../bench/gen-audit.js';
 
 const tmp = tempDir('keytrail-buffers-');
@@ -53,9 +53,8 @@ describe('ingest: the reader reuses its read buffer and each batch its predecess
 describe('ingest: row arrays handed back by the writer are reused for a later batch', () => {
   it('reuses the arrays and holds only the new batch\'s values in them', () => {
     const first = new PackedRowsWriter(4);
-    const width = 47;
-    const entry = (id: string) => [id, 'request', 't', 't', ...new Array<null>(width - 2 - 2 - 9 - 2).fill(null)];
-    const hmacs = () => new Array<string | null>(9).fill('hmac-sha256:aa');
+    const entry = (id: string) => [id, 'request', 't', 't', ...new Array<null>(ENTRY_WIDTH - 4).fill(null)];
+    const hmacs = () => new Array<string | null>(HMAC_WIDTH).fill('hmac-sha256:aa');
     first.add(entry('first-1'), hmacs());
     first.add(entry('first-2'), hmacs());
     const done = first.finish();

@@ -67,6 +67,8 @@ export interface AuditEntriesTable extends CopyHmacColumns {
   id: Generated<number>;
   request_id: string | null;
   type: string; // 'request' | 'response'
+  /** requestKey(request_id, type) (db/request-key.ts), indexed; null without a request id. Not unique. */
+  request_key: number | null;
   /** Time as the first device logged it, precision kept. */
   time: string;
   time_key: string;

@@ -1,0 +1,47 @@
+/**
+ * `audit_entries.request_key` (migration 0007): a 47-bit integer derived from an entry's request id and type,
+ * indexed instead of the (request_id, type) text pair. Request ids are random UUIDs, so every insert lands
+ * anywhere in that index; an integer index is about a third the size of the text one and stays in the page
+ * cache, and each group commit rewrites a third of the pages. The key only narrows a lookup: readers and
+ * the ingest dedupe always compare `request_id` (and `type`) too, so two ids that hash alike cost one row
+ * read, never a wrong answer.
+ *
+ * Stored in the database: the function must never change (test/request-key.test.ts pins its values).
+ */
+
+const TWO_POW_32 = 4294967296;
+/** High bits taken from the second hash: 46 bits in all, so that the key (with its type bit) fits 47. */
+const HIGH_MASK = 0x3fff;
+
+/** 32-bit avalanche (MurmurHash3's finaliser): every input bit flips about half of the output bits. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The key of a request id, before its type bit: two FNV-1a style 32-bit hashes over the UTF-16 code units. */
+function requestIdHash(requestId: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < requestId.length; i++) {
+    const c = requestId.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (mix(b) & HIGH_MASK) * TWO_POW_32 + mix(a ^ requestId.length);
+}
+
+/** The key of one entry: even for a `request`, odd for a `response`. */
+export function requestKey(requestId: string, type: string): number {
+  return requestIdHash(requestId) * 2 + (type === 'request' ? 0 : 1);
+}
+
+/** The keys under which the entries of one request id (request and response) are found. */
+export function requestKeys(requestId: string): [number, number] {
+  const even = requestIdHash(requestId) * 2;
+  return [even, even + 1];
+}
