@@ -42,7 +42,9 @@ export function createContext(cmd: Command): CommandContext & { dispose(): Promi
     logger,
     config: () => (config ??= loadConfig(options.config)),
     openDb: async () => {
-      const handle = await openDatabase(options.db);
+      const handle = await openDatabase(options.db, {
+        onMigrate: (pending) => logger.info({ db: options.db, migrations: pending }, 'applying database migrations (minutes on a large database)'),
+      });
       opened.push(handle);
       return handle;
     },

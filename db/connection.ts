@@ -8,6 +8,11 @@ export interface OpenOptions {
   /** Apply pending migrations (default true: they run on every open). */
   migrate?: boolean;
   readonly?: boolean;
+  /**
+   * Told the names of the migrations an existing database is about to be upgraded with, before they run: some
+   * rewrite every audit entry and take minutes on a large database, so the caller can say why it waits.
+   */
+  onMigrate?: (pending: string[]) => void;
 }
 
 export interface KeytrailDb {
@@ -53,7 +58,15 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
       await db.destroy();
     },
   };
-  if (options.migrate !== false && !options.readonly) await migrateToLatest(handle);
+  if (options.migrate !== false && !options.readonly) {
+    if (options.onMigrate) {
+      const all = await migrator(handle).getMigrations();
+      const pending = all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+      // A new database has nothing to rewrite: only an upgrade is told.
+      if (pending.length > 0 && pending.length < all.length) options.onMigrate(pending);
+    }
+    await migrateToLatest(handle);
+  }
   return handle;
 }
 

@@ -67,6 +67,20 @@ describe('migration 0007: entries get their request key', () => {
   });
 });
 
+describe('opening a database that needs migrations', () => {
+  it('tells the caller which migrations an existing database is about to get, and says nothing for a new one', async () => {
+    const path = join(tmp.dir, 'upgrade.db');
+    const told: string[][] = [];
+    const fresh = await openDatabase(path, { onMigrate: (pending) => told.push(pending) });
+    expect((await migrator(fresh.db).migrateTo('0006_one_row_per_line')).error).toBeUndefined();
+    await fresh.close();
+    expect(told).toEqual([]);
+    const upgraded = await openDatabase(path, { onMigrate: (pending) => told.push(pending) });
+    await upgraded.close();
+    expect(told).toEqual([['0007_request_key']]);
+  });
+});
+
 describe('ingest, correlator and explain when two request ids share a request key', () => {
   it('stores the second request as its own entry and finds each request by its own id', async () => {
     const dir = join(tmp.dir, 'collide');
