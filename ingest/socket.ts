@@ -7,7 +7,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import type { KeytrailDb } from '../db/index.js';
-import { BatchBuilder } from './batch.js';
+import { BatchBuilder, type PreparedBatch } from './batch.js';
 import { LineSplitter } from './lines.js';
 import { keyPathFor } from './redact.js';
 import { lazyRedactor } from './reader.js';
@@ -50,27 +50,37 @@ export async function startSocketListener(handle: KeytrailDb, opts: SocketListen
   const sockets = new Set<Socket>();
   let warned = false;
 
+  // Finished batches not committed yet, oldest first. A batch whose commit fails (the database locked by
+  // another writer past the busy timeout, a full disk) waits here and is committed again, in stream order,
+  // at the next flush: the sockets keep being read meanwhile, and nothing received is dropped.
+  const unsaved: PreparedBatch[] = [];
   const flush = () => {
-    if (builder.lineCount === 0) return;
-    const batch = builder.finish();
-    logRaw = builder.deviceLogRaw;
-    builder = new BatchBuilder({ prefix, logRaw, redactor }, pos);
-    const res = store.commit({ device: opts.device, source: 'socket', fileFingerprint: null, filePath: null }, batch, null);
-    totals.lines += batch.lineCount;
-    totals.bytes += batch.endOffset - batch.startOffset;
-    totals.stored += res.stored;
-    totals.duplicates += res.duplicates;
-    totals.quarantined += res.quarantined;
-    if (batch.redacted && !warned) {
-      warned = true;
-      log?.warn({ device: opts.device }, 'device writes tokens in clear (log_raw=true): values are redacted with keytrail\'s keyed hash before storage');
+    if (builder.lineCount > 0) {
+      unsaved.push(builder.finish());
+      logRaw = builder.deviceLogRaw;
+      builder = new BatchBuilder({ prefix, logRaw, redactor }, pos);
+    }
+    while (unsaved.length > 0) {
+      const batch = unsaved[0]!;
+      const res = store.commit({ device: opts.device, source: 'socket', fileFingerprint: null, filePath: null }, batch, null);
+      unsaved.shift();
+      totals.lines += batch.lineCount;
+      totals.bytes += batch.endOffset - batch.startOffset;
+      totals.stored += res.stored;
+      totals.duplicates += res.duplicates;
+      totals.quarantined += res.quarantined;
+      if (batch.redacted && !warned) {
+        warned = true;
+        log?.warn({ device: opts.device }, 'device writes tokens in clear (log_raw=true): values are redacted with keytrail\'s keyed hash before storage');
+      }
     }
   };
   const flushSafely = () => {
     try {
       flush();
     } catch (err) {
-      log?.warn({ device: opts.device, error: (err as Error).message }, 'socket batch commit failed; will retry');
+      const lines = unsaved.reduce((n, b) => n + b.lineCount, 0);
+      log?.warn({ device: opts.device, error: (err as Error).message, waiting_lines: lines }, 'socket batch commit failed; will retry');
     }
   };
 

@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { openDatabase } from '../db/index.js';
+import { startSocketListener } from '../ingest/index.js';
 import { tempDir } from './helpers/cli.js';
 import { count, lines, query, startCli, waitFor } from './fixtures/ingest/util.js';
 
@@ -55,5 +58,45 @@ describe('ingest vault --listen', () => {
     expect(query(db, 'SELECT device, source, reason FROM quarantine')).toEqual([{ device: 'sock', source: 'socket', reason: 'torn' }]);
     expect(query(db, "SELECT DISTINCT device FROM audit_copies")).toEqual([{ device: 'sock' }]);
     late.destroy();
+  });
+});
+
+describe('ingest vault --listen while another writer holds the database', () => {
+  it('keeps the batches whose commit failed and commits them, in order, once the database is free', async () => {
+    const path = join(tmp.dir, 'locked.db');
+    const handle = await openDatabase(path);
+    // Fail fast instead of waiting the 10 s busy timeout.
+    handle.sqlite.pragma('busy_timeout = 50');
+    const warnings: string[] = [];
+    const listener = await startSocketListener(handle, {
+      host: '127.0.0.1',
+      port: 0,
+      device: 'sock',
+      flushMs: 100,
+      logger: { info() {}, warn: (_fields: unknown, msg: string) => warnings.push(msg) },
+    });
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const all = lines({ lines: 120, seed: 31 });
+      const s = await open(listener.port);
+      await send(s, all.slice(0, 60).map((l) => l + '\n').join(''), 5);
+      await waitFor(() => warnings.some((w) => w.includes('commit failed')), 5_000, 'a failed commit');
+      await send(s, all.slice(60).map((l) => l + '\n').join(''), 5);
+      await new Promise((r) => setTimeout(r, 250));
+      other.exec('ROLLBACK');
+      await waitFor(() => listener.summary().lines === 120, 5_000, 'every line committed');
+      s.destroy();
+      const summary = await listener.stop();
+      expect(summary).toMatchObject({ lines: 120, stored: 120, duplicates: 0, quarantined: 0 });
+      expect(count(path, 'audit_entries')).toBe(120);
+      // Stream order kept: each batch starts where the one before ended.
+      const ranges = query<{ start_offset: number; end_offset: number }>(path, 'SELECT start_offset, end_offset FROM ingest_batches ORDER BY id');
+      for (let i = 1; i < ranges.length; i++) expect(ranges[i]!.start_offset).toBe(ranges[i - 1]!.end_offset);
+    } finally {
+      other.close();
+      await listener.stop();
+      await handle.close();
+    }
   });
 });
