@@ -6,7 +6,7 @@
  * the ingest dedupe always compare `request_id` (and `type`) too, so two ids that hash alike cost one row
  * read, never a wrong answer.
  *
- * Stored in the database: the function must never change (test/request-key.test.ts pins its values).
+ * Stored in the database: the function must never change (test/db-request-key.test.ts pins its values).
  */
 
 const TWO_POW_32 = 4294967296;

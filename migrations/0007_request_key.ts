@@ -17,25 +17,34 @@ interface EntryKeyRow {
   type: string;
 }
 
+/**
+ * Resumable: Kysely runs SQLite migrations outside a transaction (it reports no transactional DDL for SQLite),
+ * so each statement commits on its own, and a migration stopped half-way (Ctrl-C during the minutes a large
+ * database takes) runs again from the start. Every step skips what is already done.
+ */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('audit_entries').addColumn('request_key', 'bigint').execute();
-  await db.schema.dropIndex('audit_entries_request').execute();
-  // Existing entries get their key in pages, by id.
+  const table = (await db.introspection.getTables()).find((t) => t.name === 'audit_entries');
+  if (!table?.columns.some((c) => c.name === 'request_key')) {
+    await db.schema.alterTable('audit_entries').addColumn('request_key', 'bigint').execute();
+  }
+  await db.schema.dropIndex('audit_entries_request').ifExists().execute();
+  // Existing entries get their key in pages, by id; entries keyed by an interrupted run are skipped.
   for (let after = 0; ; ) {
     const rows = (
       await sql<EntryKeyRow>`SELECT id, request_id, type FROM audit_entries
-        WHERE id > ${after} AND request_id IS NOT NULL ORDER BY id LIMIT ${PAGE}`.execute(db)
+        WHERE id > ${after} AND request_id IS NOT NULL AND request_key IS NULL ORDER BY id LIMIT ${PAGE}`.execute(db)
     ).rows;
     if (rows.length === 0) break;
     for (let i = 0; i < rows.length; i += UPDATE_ROWS) {
-      const values = rows.slice(i, i + UPDATE_ROWS).map((r) => sql`(${r.id}, ${requestKey(r.request_id, r.type)})`);
-      // VALUES columns are column1, column2 in SQLite and PostgreSQL alike.
+      // Typed: PostgreSQL takes untyped VALUES parameters for text. Their columns are column1, column2 in
+      // SQLite and PostgreSQL alike.
+      const values = rows.slice(i, i + UPDATE_ROWS).map((r) => sql`(CAST(${r.id} AS bigint), CAST(${requestKey(r.request_id, r.type)} AS bigint))`);
       await sql`UPDATE audit_entries SET request_key = v.column2 FROM (VALUES ${sql.join(values)}) AS v
         WHERE audit_entries.id = v.column1`.execute(db);
     }
     after = Number(rows[rows.length - 1]!.id);
   }
-  await db.schema.createIndex('audit_entries_request_key').on('audit_entries').column('request_key').execute();
+  await db.schema.createIndex('audit_entries_request_key').ifNotExists().on('audit_entries').column('request_key').execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

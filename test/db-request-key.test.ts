@@ -67,6 +67,38 @@ describe('migration 0007: entries get their request key', () => {
   });
 });
 
+describe('migration 0007 stopped half-way (SQLite runs it outside a transaction)', () => {
+  it('runs again from the start and finishes: column, keys and index', async () => {
+    const path = join(tmp.dir, 'half.db');
+    const handle = await openDatabase(path, { migrate: false });
+    try {
+      expect((await migrator(handle.db).migrateTo('0006_one_row_per_line')).error).toBeUndefined();
+      const s = handle.sqlite;
+      s.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+        INSERT INTO audit_entries (id, request_id, type, time, time_key) SELECT i, 'req-' || i, 'response', 't', 't' FROM n`);
+      // What an interrupted run left: the column, no unique index, a third of the keys, no key index.
+      s.exec('ALTER TABLE audit_entries ADD COLUMN request_key bigint');
+      s.exec('DROP INDEX audit_entries_request');
+      const key = s.prepare('UPDATE audit_entries SET request_key = ? WHERE id = ?');
+      for (let id = 1; id <= 1000; id++) key.run(requestKey(`req-${id}`, 'response'), id);
+    } finally {
+      await handle.close();
+    }
+    const resumed = await openDatabase(path);
+    try {
+      const s = resumed.sqlite;
+      const rows = s.prepare('SELECT request_id, request_key FROM audit_entries ORDER BY id').all() as { request_id: string; request_key: number }[];
+      expect(rows.filter((r) => r.request_key !== requestKey(r.request_id, 'response'))).toEqual([]);
+      expect(s.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' ORDER BY name").all()).toEqual([
+        { name: 'audit_entries_request_key' },
+        { name: 'audit_entries_time' },
+      ]);
+    } finally {
+      await resumed.close();
+    }
+  });
+});
+
 describe('opening a database that needs migrations', () => {
   it('tells the caller which migrations an existing database is about to get, and says nothing for a new one', async () => {
     const path = join(tmp.dir, 'upgrade.db');

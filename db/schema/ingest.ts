@@ -62,7 +62,12 @@ export interface IngestBatchesTable {
   created_at: string;
 }
 
-/** One Vault audit entry, deduplicated on (request_id, type) across devices and nodes. */
+/**
+ * One Vault audit entry, deduplicated on (request_id, type) across devices and nodes. No constraint enforces
+ * that (migration 0007 replaced the unique index with `request_key`): ingest does, probing the key inside its
+ * write transaction. Every writer of this table must set `request_key` and probe the same way, or go through
+ * `IngestStore`.
+ */
 export interface AuditEntriesTable extends CopyHmacColumns {
   id: Generated<number>;
   request_id: string | null;
