@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { requestKey } from '../db/request-key.js';
+import { bigintValue } from './portable.js';
 
 /**
  * Entries are found by an integer `request_key` (db/request-key.ts: a hash of request id and type) instead of
@@ -36,9 +37,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ).rows;
     if (rows.length === 0) break;
     for (let i = 0; i < rows.length; i += UPDATE_ROWS) {
-      // Typed: PostgreSQL takes untyped VALUES parameters for text. Their columns are column1, column2 in
-      // SQLite and PostgreSQL alike.
-      const values = rows.slice(i, i + UPDATE_ROWS).map((r) => sql`(CAST(${r.id} AS bigint), CAST(${requestKey(r.request_id, r.type)} AS bigint))`);
+      // VALUES columns are column1, column2 in SQLite and PostgreSQL alike.
+      const values = rows.slice(i, i + UPDATE_ROWS).map((r) => sql`(${bigintValue(db, Number(r.id))}, ${bigintValue(db, requestKey(r.request_id, r.type))})`);
       await sql`UPDATE audit_entries SET request_key = v.column2 FROM (VALUES ${sql.join(values)}) AS v
         WHERE audit_entries.id = v.column1`.execute(db);
     }
