@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { binaryType, serialType } from './portable.js';
+import { autoIncrementKey, binaryType, serialType } from './portable.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   const serial = serialType(db);
@@ -34,7 +34,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('ingest_batches')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('device', 'text', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('file_fingerprint', 'text')
@@ -131,7 +131,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('quarantine')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('device', 'text', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('file_path', 'text')
@@ -147,7 +147,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('server_events')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('time', 'text', (c) => c.notNull())
     .addColumn('time_key', 'text', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { serialType } from './portable.js';
+import { autoIncrementKey, serialType } from './portable.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   // The correlator notices new GitLab data by (count, latest synced_at) of these tables on every run: indexes
@@ -56,7 +56,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('tokens')
-    .addColumn('id', serialType(db), (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serialType(db), autoIncrementKey(db))
     .addColumn('issue_request_id', 'text')
     .addColumn('issued_at', 'text')
     .addColumn('issued_time_key', 'text')
@@ -139,7 +139,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('lifecycle_events')
-    .addColumn('id', serialType(db), (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serialType(db), autoIncrementKey(db))
     .addColumn('source_id', 'text', (c) => c.notNull())
     .addColumn('time', 'text', (c) => c.notNull())
     .addColumn('time_key', 'text', (c) => c.notNull())

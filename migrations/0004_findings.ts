@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import { serialType } from './portable.js';
+import { autoIncrementKey, serialType } from './portable.js';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   const serial = serialType(db);
   await db.schema
     .createTable('findings')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('rule', 'text', (c) => c.notNull())
     .addColumn('subject', 'text', (c) => c.notNull())
     .addColumn('severity', 'text', (c) => c.notNull())
@@ -30,7 +30,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('finding_events')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('finding_id', 'integer', (c) => c.notNull().references('findings.id'))
     .addColumn('event', 'text', (c) => c.notNull())
     .addColumn('severity', 'text', (c) => c.notNull())
@@ -39,7 +39,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('finding_triage')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('finding_id', 'integer', (c) => c.notNull().references('findings.id'))
     .addColumn('action', 'text', (c) => c.notNull())
     .addColumn('note', 'text', (c) => c.notNull())
@@ -49,7 +49,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('alert_deliveries')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('event_id', 'integer', (c) => c.notNull().references('finding_events.id'))
     .addColumn('channel', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
@@ -61,7 +61,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await db.schema
     .createTable('packs')
-    .addColumn('id', serial, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', serial, autoIncrementKey(db))
     .addColumn('period_from', 'text', (c) => c.notNull())
     .addColumn('period_to', 'text', (c) => c.notNull())
     .addColumn('out_dir', 'text', (c) => c.notNull())
