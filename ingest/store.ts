@@ -1,7 +1,7 @@
 /**
  * Commits prepared batches: batch row (hash chained per device), one row a line (the entry, deduplicated on
- * request id and type through its request key, holding the first device's copy; a later device's copy of a stored entry in
- * audit_extra_copies), quarantined lines, the device's time range and the file checkpoint, all in ONE
+ * request id and type through its request key, holding the first device's copy; a later device's copy of a
+ * stored entry in audit_extra_copies), quarantined lines, the device's time range and the file checkpoint, all in ONE
  * better-sqlite3 transaction. The statements are compiled once by Kysely and run as prepared statements:
  * this is the ingest hot path.
  */
@@ -132,8 +132,8 @@ export class IngestStore {
     this.sqlite = handle.sqlite;
     const s = this.sqlite;
     // Dedupe probes land anywhere in the request-key index (about 17 bytes a line, random keys): 64 MiB
-    // keeps it cached beside a group's new rows up to a few million lines, and caps the cache whatever the log size (RSS budget
-    // 300 MB). Connection-local setting; a larger one chosen by the caller is kept.
+    // keeps it cached beside a group's new rows up to a few million lines, and caps the cache whatever the
+    // log size (RSS budget 300 MB). Connection-local setting; a larger one chosen by the caller is kept.
     const cache = s.pragma('cache_size', { simple: true }) as number;
     if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
     // Fewer, larger WAL checkpoints while batches stream in (32 MiB of WAL, whatever the page size).
