@@ -19,8 +19,8 @@ const NULL = 0;
 const STRING = 1;
 const NUMBER = 2;
 /** Positions of time and time key in the entry values (normaliseEntry): (nearly) unique per line. */
-const TIME = 2;
-const TIME_KEY = 3;
+const TIME = ENTRY_COLUMNS.indexOf('time');
+const TIME_KEY = ENTRY_COLUMNS.indexOf('time_key');
 
 export interface PackedRows {
   count: number;

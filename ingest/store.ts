@@ -1,8 +1,8 @@
 /**
  * Commits prepared batches: batch row (hash chained per device), one row a line (the entry, deduplicated on
  * request id and type through its request key, holding the first device's copy; a later device's copy of a
- * stored entry in audit_extra_copies), quarantined lines, the device's time range and the file checkpoint, all in ONE
- * better-sqlite3 transaction. The statements are compiled once by Kysely and run as prepared statements:
+ * stored entry in audit_extra_copies), quarantined lines, the device's time range and the file checkpoint,
+ * all in ONE better-sqlite3 transaction. The statements are compiled once by Kysely and run as prepared statements:
  * this is the ingest hot path.
  */
 import { createHash } from 'node:crypto';
@@ -98,7 +98,11 @@ export interface FileCheckpointRow {
 
 /** One row a line: the entry with its first device's copy (its id is the line's id), in bind order. */
 const ENTRY_ROW_COLUMNS = ['id', ...ENTRY_COLUMNS, 'device', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
-/** Where the request key is among the entry values. */
+/** Positions among the entry values (ENTRY_COLUMNS order). */
+const REQUEST_ID = ENTRY_COLUMNS.indexOf('request_id');
+const TYPE = ENTRY_COLUMNS.indexOf('type');
+const TIME = ENTRY_COLUMNS.indexOf('time');
+const TIME_KEY = ENTRY_COLUMNS.indexOf('time_key');
 const REQUEST_KEY = ENTRY_COLUMNS.indexOf('request_key');
 /** A later device's copy of a stored entry, in bind order. */
 const EXTRA_COPY_COLUMNS = ['id', 'entry_id', 'device', 'time', 'time_key', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
@@ -322,21 +326,21 @@ export class IngestStore {
     const device = src.device;
     forEachRow(batch.rows, (row) => {
       const id = nextId++;
-      // normaliseEntry puts request id, type, time and time key first.
       const entry = row.entry;
       // An entry is unique on request id and type: probed by its integer key (not unique, db/request-key.ts)
       // inside the group's write transaction, where no other writer can insert in between. A separate probe
       // costs less than INSERT … WHERE NOT EXISTS, for which SQLite first copies the row to a temporary table.
-      // One row a line: the entry with this device's copy. Values are spread into arguments: better-sqlite3
-      // reads an array argument element by element through a slow property lookup.
-      const entryId = entry[REQUEST_KEY] === null ? undefined : (this.storedEntryId.get(entry[REQUEST_KEY], entry[0], entry[1]) as number | undefined);
+      const key = entry[REQUEST_KEY];
+      const entryId = key === null ? undefined : (this.storedEntryId.get(key, entry[REQUEST_ID], entry[TYPE]) as number | undefined);
       if (entryId === undefined) {
+        // One row a line: the entry with this device's copy. Values are spread into arguments: better-sqlite3
+        // reads an array argument element by element through a slow property lookup.
         this.insertEntry.run(id, ...entry, device, batchId, row.lineOffset, row.lineLength, ...row.hmacs);
         stored++;
         return;
       }
       // Already stored (another device, or an HA node, logged it first): this device's copy is kept beside it.
-      this.insertExtraCopy.run(id, entryId, device, entry[2], entry[3], batchId, row.lineOffset, row.lineLength, ...row.hmacs);
+      this.insertExtraCopy.run(id, entryId, device, entry[TIME], entry[TIME_KEY], batchId, row.lineOffset, row.lineLength, ...row.hmacs);
       duplicates++;
     });
     this.insertQuarantines(src, batch, batchId, now);
