@@ -45,6 +45,7 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
   } catch (err) {
     throw new KeytrailError(`cannot open database ${path}: ${(err as Error).message}`);
   }
+  if (!options.readonly) choosePageSize(sqlite);
   if (!options.readonly) sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 10000');
@@ -68,6 +69,18 @@ export async function openDatabase(path: string, options: OpenOptions = {}): Pro
     await migrateToLatest(handle);
   }
   return handle;
+}
+
+/**
+ * Page size of a new database (an existing one keeps its own: SQLite changes it only when empty). Audit rows
+ * are about 1 KB and appended in id order: 16 KiB pages hold ~15 of them, so SQLite balances and logs to the
+ * WAL a quarter as many pages as with its 4 KiB default, with less slack at each page's end. Measured on 500k
+ * real rows: ~15% less CPU to ingest and a ~10% smaller file (bench/results/ingest.md, round 7).
+ */
+export const NEW_DATABASE_PAGE_SIZE = 16384;
+
+function choosePageSize(sqlite: Database.Database): void {
+  if ((sqlite.pragma('page_count', { simple: true }) as number) === 0) sqlite.pragma(`page_size = ${NEW_DATABASE_PAGE_SIZE}`);
 }
 
 function migrator(handle: KeytrailDb): Migrator {

@@ -36,7 +36,8 @@ describe('background WAL checkpoints during large writes', () => {
     const checkpointer = BackgroundCheckpointer.start(handle);
     expect(checkpointer).not.toBeNull();
     // The writer's own checkpoints now wait for a 512 MiB WAL.
-    expect(handle.sqlite.pragma('wal_autocheckpoint', { simple: true })).toBeGreaterThan(100_000);
+    const pageSize = handle.sqlite.pragma('page_size', { simple: true }) as number;
+    expect((handle.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number) * pageSize).toBeGreaterThanOrEqual(512 * 1024 * 1024);
     const insert = handle.sqlite.prepare('INSERT INTO blob_rows (body) VALUES (?)');
     const body = 'x'.repeat(2000);
     for (let t = 0; t < 10; t++) handle.sqlite.transaction(() => { for (let i = 0; i < 1000; i++) insert.run(body); })();
