@@ -5,17 +5,21 @@
  */
 import { toTimeKey, timeKeyToIso } from '../db/time.js';
 import { requestKey } from '../db/request-key.js';
+import { JsonTextMemo } from './json-memo.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const bool01 = (v: unknown): number | null => (typeof v === 'boolean' ? (v ? 1 : 0) : null);
-const jsonArray = (v: unknown): string | null => (Array.isArray(v) && v.length > 0 ? JSON.stringify(v) : null);
-const jsonObject = (v: unknown): string | null => {
-  const o = obj(v);
-  return o && Object.keys(o).length > 0 ? JSON.stringify(o) : null;
-};
+/**
+ * JSON text memos (json-memo.ts), one per kind of value: a token's policies and token policies are usually the
+ * same list, and a login response carries the issued token's metadata and policies as both the caller's and
+ * the issued token's, so the columns of one kind share a memo.
+ */
+const policiesText = new JsonTextMemo();
+const metadataText = new JsonTextMemo();
+const warningsText = new JsonTextMemo();
 
 /** request_data is kept for the correlator when it is small. */
 export const MAX_REQUEST_DATA_BYTES = 16 * 1024;
@@ -39,9 +43,15 @@ export const COPY_HMAC_COLUMNS = [
 /** `token_issue_time` is RFC3339 in the server's local offset: normalise it to UTC. */
 export function issueTimeUtc(v: unknown): string | null {
   if (typeof v !== 'string' || v === '') return null;
+  // A token's issue time repeats on every request it makes.
+  if (v === lastIssueTime) return lastIssueTimeUtc;
   const key = toTimeKey(v);
-  return key ? timeKeyToIso(key) : v;
+  lastIssueTime = v;
+  lastIssueTimeUtc = key ? timeKeyToIso(key) : v;
+  return lastIssueTimeUtc;
 }
+let lastIssueTime: string | null = null;
+let lastIssueTimeUtc: string | null = null;
 
 /** `x-correlation-id` / `correlation-id` header (values are arrays of strings). */
 export function correlationId(headers: unknown): string | null {
@@ -100,9 +110,9 @@ export function normaliseEntry(e: Obj, requestId: string | null, type: string, t
     str(auth.token_type),
     num(auth.token_ttl),
     issueTimeUtc(auth.token_issue_time),
-    jsonArray(auth.policies),
-    jsonArray(auth.token_policies),
-    jsonObject(auth.metadata),
+    policiesText.array(auth.policies),
+    policiesText.array(auth.token_policies),
+    metadataText.object(auth.metadata),
     correlationId(request.headers),
     str(e.error),
     responseError,
@@ -110,13 +120,13 @@ export function normaliseEntry(e: Obj, requestId: string | null, type: string, t
     str(respAuth?.entity_id),
     str(respAuth?.token_type),
     num(respAuth?.token_ttl),
-    jsonArray(respAuth?.policies),
-    jsonObject(respAuth?.metadata),
+    policiesText.array(respAuth?.policies),
+    metadataText.object(respAuth?.metadata),
     num(respAuth?.num_uses),
     bool01(respAuth?.orphan),
     str(secret?.lease_id),
     requestData,
-    jsonArray(response?.warnings),
+    warningsText.array(response?.warnings),
     requestId === null ? null : requestKey(requestId, type),
   ];
   const hmacs: unknown[] = [
