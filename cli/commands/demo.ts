@@ -7,7 +7,6 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../../db/index.js';
 import { simulate } from '../../sim/index.js';
 import { startFakeGitlab } from '../../sim/fake-gitlab/index.js';
-import { runNightly } from '../run/nightly.js';
 import { parsePeriod } from '../run/period.js';
 import type { StepResult } from '../run/steps.js';
 
@@ -45,6 +44,7 @@ export function registerDemo(parent: Command): void {
         let steps: StepResult[];
         let packDir: string | undefined;
         try {
+          const { runNightly } = await import('../run/nightly.js');
           const result = await runNightly(handle, {
             config,
             logger,

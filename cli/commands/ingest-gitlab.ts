@@ -3,16 +3,7 @@ import cliProgress from 'cli-progress';
 import { collect, dateOption, runAction } from '../action.js';
 import { parseSummaryFormat, writeSummary } from '../output.js';
 import { KeytrailError, UsageError } from '../../db/errors.js';
-import {
-  createGitlabClient,
-  gitlabAuthFromEnv,
-  GitlabAuthError,
-  GitlabRequestError,
-  syncGitlab,
-  syncJobsFromAudit,
-  tokenProblem,
-  type SyncSummary,
-} from '../../ingest/gitlab/index.js';
+import type { SyncSummary } from '../../ingest/gitlab/index.js';
 
 interface IngestGitlabOptions {
   url: string;
@@ -79,6 +70,9 @@ export function registerIngestGitlab(parent: Command): void {
         if (opts.includeSubgroups && opts.group === undefined) throw new UsageError('--include-subgroups needs --group');
         const url = checkUrl(opts.url);
 
+        const { createGitlabClient, gitlabAuthFromEnv, GitlabAuthError, GitlabRequestError, syncGitlab, syncJobsFromAudit, tokenProblem } = await import(
+          '../../ingest/gitlab/index.js'
+        );
         const fromEnv = gitlabAuthFromEnv(process.env);
         if (!fromEnv) throw new KeytrailError(tokenProblem(undefined));
         const config = ctx.config();

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../db/errors.js';
-import { writeKeyPair } from '../../reports/index.js';
 import { runAction } from '../action.js';
 
 export function registerKeygen(parent: Command): void {
@@ -14,6 +13,7 @@ export function registerKeygen(parent: Command): void {
         for (const f of [`${opts.out}.key`, `${opts.out}.pub`]) {
           if (existsSync(f)) throw new UsageError(`${f} already exists; keygen never overwrites a key`);
         }
+        const { writeKeyPair } = await import('../../reports/index.js');
         const pair = writeKeyPair(opts.out);
         process.stdout.write(`${pair.privateKeyFile}\n${pair.publicKeyFile}\nfingerprint ${pair.fingerprint}\n`);
         process.stdout.write(`Set signing.private_key_file: ${pair.privateKeyFile} in keytrail.yaml; give ${pair.publicKeyFile} to whoever verifies.\n`);

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KeytrailError } from '../../db/errors.js';
-import { writeSoc2Pack } from '../../reports/index.js';
 import { intOption, dateOption, runAction } from '../action.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -38,6 +37,7 @@ export function registerReport(parent: Command): void {
           }
         }
         const handle = await ctx.openDb();
+        const { writeSoc2Pack } = await import('../../reports/index.js');
         const result = await writeSoc2Pack(handle, {
           from: opts.from,
           to: opts.to,

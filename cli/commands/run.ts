@@ -3,7 +3,6 @@ import { runAction } from '../action.js';
 import { parseSummaryFormat } from '../output.js';
 import { acquireRunLock } from '../run/lock.js';
 import { parsePeriod } from '../run/period.js';
-import { runNightly } from '../run/nightly.js';
 
 export function registerRun(parent: Command): void {
   parent
@@ -22,6 +21,7 @@ export function registerRun(parent: Command): void {
         const lock = acquireRunLock(ctx.dbPath);
         try {
           const handle = await ctx.openDb();
+          const { runNightly } = await import('../run/nightly.js');
           const result = await runNightly(handle, { config, logger: ctx.logger, reportPeriod, alertFormat: format });
           if (format === 'json') {
             process.stdout.write(JSON.stringify({ steps: result.steps }) + '\n');

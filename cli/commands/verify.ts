@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../db/errors.js';
-import { verifyPack } from '../../reports/index.js';
 import { runAction } from '../action.js';
 
 export function registerVerify(parent: Command): void {
@@ -21,6 +20,7 @@ export function registerVerify(parent: Command): void {
             throw new UsageError(`cannot read --public-key ${opts.publicKey}: ${(err as Error).message}`);
           }
         }
+        const { verifyPack } = await import('../../reports/index.js');
         const result = await verifyPack(dir, publicKeyPem);
         if (result.ok) {
           process.stdout.write(`${dir}: ${result.statement}\n`);
