@@ -1,7 +1,7 @@
 /**
  * Builds one ingest batch from consecutive lines: parsed and normalised entries, quarantined lines, the
- * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device) compressed, and the
- * SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse
+ * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device; the store compresses them), and
+ * the SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse
  * worker for files and inline for sockets.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -9,7 +9,6 @@ import { parseAuditLine, type QuarantineReason } from './parse.js';
 import { normaliseEntry } from './normalize.js';
 import { looksLogRaw, maskTokens, Redactor } from './redact.js';
 import { PackedRowsWriter, type PackedRows } from './packed-rows.js';
-import { compressBatchBytes, type CompressedBatchBytes } from '../db/batch-bytes.js';
 
 export interface QuarantineRecord {
   /** Absolute byte offset in the source (file offset, or the socket stream offset). */
@@ -26,8 +25,13 @@ export interface PreparedBatch {
   lineCount: number;
   sha256: string;
   storedSha256: string;
-  /** The stored bytes, compressed. */
-  raw: CompressedBatchBytes;
+  /**
+   * The stored bytes, uncompressed, in a buffer of their own (never a slice of Node's shared pool, so a worker
+   * can transfer it). The store compresses them on the writing thread, which waits for the parse worker and
+   * has the time. Once committed, recycleLineBuffer hands the buffer to a later batch of the thread that built
+   * it.
+   */
+  stored: Uint8Array;
   /** The stored and duplicate entries: normalised values, HMACs and the line's place in the stored bytes. */
   rows: PackedRows;
   quarantined: QuarantineRecord[];
@@ -47,8 +51,24 @@ export interface BatchOptions {
   redactor: () => Redactor;
   maxLines?: number;
   maxBytes?: number;
-  /** Where a finished batch leaves its line buffer for the next builder of the same reader (reader.ts). */
-  spare?: { raw?: Buffer };
+}
+
+/**
+ * Line buffers of committed batches, for the next batches built on this thread. Without them each batch
+ * allocated ~2 MB that stayed allocated until V8 collected its old generation.
+ */
+const lineBuffers: Buffer[] = [];
+const MAX_LINE_BUFFERS = 4;
+
+/** A committed batch's stored bytes: their buffer is free for a later batch of this thread. */
+export function recycleLineBuffer(stored: Uint8Array): void {
+  if (lineBuffers.length < MAX_LINE_BUFFERS && stored.buffer.byteLength > 0) lineBuffers.push(Buffer.from(stored.buffer as ArrayBuffer));
+}
+
+/** A line buffer of at least `size` bytes with its own memory (allocUnsafe may slice a shared pool). */
+function lineBuffer(size: number): Buffer {
+  const i = lineBuffers.findIndex((b) => b.length >= size);
+  return i === -1 ? Buffer.allocUnsafeSlow(size) : lineBuffers.splice(i, 1)[0]!;
 }
 
 /** Item kinds, by their row slot: a row index (>= 0) for an entry, or one of these. */
@@ -97,13 +117,8 @@ export class BatchBuilder {
     this.maxLines = opts.maxLines ?? 2000;
     this.maxBytes = opts.maxBytes ?? 2 * 1024 * 1024;
     this.rows = new PackedRowsWriter(Math.min(this.maxLines, 4096));
-    // A batch ends at the first line that reaches maxBytes: room for that line's usual size as well. The
-    // previous batch's buffer is reused when there is one: a new 2 MB buffer per batch piled up in the
-    // allocator until V8 collected its old generation.
-    const size = Math.min(this.maxBytes, 64 * 1024 * 1024) + 64 * 1024;
-    const spare = opts.spare?.raw;
-    this.raw = spare && spare.length >= size ? spare : Buffer.allocUnsafe(size);
-    if (opts.spare) opts.spare.raw = undefined;
+    // A batch ends at the first line that reaches maxBytes: room for that line's usual size as well.
+    this.raw = lineBuffer(Math.min(this.maxBytes, 64 * 1024 * 1024) + 64 * 1024);
     this.startOffset = startOffset;
     this.endOffset = startOffset;
   }
@@ -191,7 +206,7 @@ export class BatchBuilder {
   private append(line: Buffer): number {
     const need = this.rawLength + line.length + 1;
     if (need > this.raw.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.raw.length * 2));
+      const grown = Buffer.allocUnsafeSlow(Math.max(need, this.raw.length * 2));
       this.raw.copy(grown, 0, 0, this.rawLength);
       this.raw = grown;
     }
@@ -253,7 +268,12 @@ export class BatchBuilder {
       chunks.push(line, NL);
       pos += line.length + 1;
     }
-    return Buffer.concat(chunks, pos);
+    const stored = Buffer.allocUnsafeSlow(pos);
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(stored, at);
+    // The line buffer is no longer referred to: the redacted bytes are a copy.
+    recycleLineBuffer(this.raw);
+    return stored;
   }
 
   finish(): PreparedBatch {
@@ -261,16 +281,13 @@ export class BatchBuilder {
     const stored = this.storedBytes();
     const sha256 = this.hash.digest('hex');
     const storedSha256 = this.logRaw || !this.exact ? createHash('sha256').update(stored).digest('hex') : sha256;
-    const raw = compressBatchBytes(stored);
-    // Nothing the batch hands on refers to the line buffer any more (the kept bytes are compressed copies).
-    if (this.opts.spare) this.opts.spare.raw = this.raw;
     return {
       startOffset: this.startOffset,
       endOffset: this.endOffset,
       lineCount: this.itemRow.length,
       sha256,
       storedSha256,
-      raw,
+      stored,
       rows: this.rows.finish(),
       quarantined: this.quarantined,
       redacted: this.logRaw,

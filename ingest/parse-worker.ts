@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileBatches, type ReadOptions } from './reader.js';
 import { recycleRows, transferList } from './packed-rows.js';
+import { recycleLineBuffer } from './batch.js';
 
 /**
  * Enough batches (about 0.4 s of parsing) to keep the worker busy while the writer commits a group, which can
@@ -20,9 +21,10 @@ async function main(): Promise<void> {
   const { path, opts } = workerData as { path: string; opts: ReadOptions };
   let inFlight = 0;
   let wake: (() => void) | null = null;
-  port.on('message', (msg: { type: string; kinds?: Uint8Array; cells?: Float64Array }) => {
+  port.on('message', (msg: { type: string; kinds?: Uint8Array; cells?: Float64Array; stored?: Uint8Array }) => {
     if (msg.type === 'ack') {
       if (msg.kinds && msg.cells) recycleRows(msg.kinds, msg.cells);
+      if (msg.stored) recycleLineBuffer(msg.stored);
       inFlight--;
       wake?.();
       wake = null;
@@ -33,7 +35,8 @@ async function main(): Promise<void> {
       while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (wake = r));
       if (event.kind === 'batch') {
         inFlight++;
-        port.postMessage(event, transferList(event.batch.rows));
+        // The rows and the stored bytes move to the writer without a copy, and come back with the ack.
+        port.postMessage(event, [...transferList(event.batch.rows), event.batch.stored.buffer as ArrayBuffer]);
       } else {
         port.postMessage(event);
       }

@@ -32,10 +32,8 @@ export function lazyRedactor(keyPath: string): () => Redactor {
 export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGenerator<ReadEvent> {
   const redactor = lazyRedactor(opts.keyPath);
   let logRaw = opts.logRaw;
-  // A finished batch's line buffer goes to the next batch (batch.ts).
-  const spare: { raw?: Buffer } = {};
   const newBuilder = (start: number) =>
-    new BatchBuilder({ prefix: opts.prefix, logRaw, redactor, maxLines: opts.maxLines, maxBytes: opts.maxBytes, spare }, start);
+    new BatchBuilder({ prefix: opts.prefix, logRaw, redactor, maxLines: opts.maxLines, maxBytes: opts.maxBytes }, start);
   let builder = newBuilder(opts.start);
   const splitter = new LineSplitter(
     {

@@ -12,7 +12,6 @@ import { createGunzip } from 'node:zlib';
 import type { KeytrailDb } from '../db/index.js';
 import { KeytrailError } from '../db/errors.js';
 import { toTimeKey } from '../db/time.js';
-import { compressBatchBytes } from '../db/batch-bytes.js';
 import { expandInputs, readFileHead, stripRotation } from './files.js';
 import { LineSplitter } from './lines.js';
 import type { PreparedBatch, QuarantineRecord } from './batch.js';
@@ -116,7 +115,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
         lineCount,
         sha256,
         storedSha256: exact ? sha256 : createHash('sha256').update(stored).digest('hex'),
-        raw: compressBatchBytes(stored),
+        stored,
         rows: emptyPackedRows(),
         quarantined,
         redacted: false,

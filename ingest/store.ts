@@ -12,6 +12,7 @@ import { lastLineIdReader, type Database, type KeytrailDb } from '../db/index.js
 import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
 import type { PreparedBatch } from './batch.js';
 import { forEachRow } from './packed-rows.js';
+import { compressBatchBytes } from '../db/batch-bytes.js';
 
 const MARK = '\u0000kt:';
 
@@ -362,6 +363,7 @@ export class IngestStore {
       .update(prev ?? '')
       .update(batch.storedSha256)
       .digest('hex');
+    const raw = compressBatchBytes(batch.stored);
     const batchId = Number(
       this.insertBatch.run({
         device: src.device,
@@ -378,8 +380,8 @@ export class IngestStore {
         stored_sha256: batch.storedSha256,
         prev_chain_sha256: prev,
         chain_sha256: chain,
-        raw_bytes: Buffer.from(batch.raw.bytes.buffer, batch.raw.bytes.byteOffset, batch.raw.bytes.byteLength),
-        raw_codec: batch.raw.codec,
+        raw_bytes: Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength),
+        raw_codec: raw.codec,
         first_time_key: batch.firstTimeKey,
         last_time_key: batch.lastTimeKey,
         created_at: now,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
 import { transferList } from './packed-rows.js';
+import { recycleLineBuffer } from './batch.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -17,7 +18,11 @@ export function workerAvailable(): boolean {
 
 export async function* batchesFor(path: string, opts: ReadOptions, useWorker: boolean): AsyncGenerator<ReadEvent> {
   if (!useWorker || !workerAvailable()) {
-    yield* readFileBatches(path, opts);
+    for await (const event of readFileBatches(path, opts)) {
+      yield event;
+      // Committed: its line buffer serves a later batch.
+      if (event.kind === 'batch') recycleLineBuffer(event.batch.stored);
+    }
     return;
   }
   // A small young generation keeps the parser's short-lived garbage from inflating RSS; the old generation
@@ -56,10 +61,11 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
         return;
       }
       yield event;
-      // The writer is done with the batch (it asks for the next one only after writing it): its row arrays go
-      // back to the worker for a later batch (they are detached here).
+      // The writer is done with the batch (it asks for the next one only after writing it): its row arrays and
+      // line buffer go back to the worker for a later batch (they are detached here).
       const { kinds, cells } = event.batch.rows;
-      worker.postMessage({ type: 'ack', kinds, cells }, transferList(event.batch.rows));
+      const { stored } = event.batch;
+      worker.postMessage({ type: 'ack', kinds, cells, stored }, [...transferList(event.batch.rows), stored.buffer as ArrayBuffer]);
     }
   } finally {
     await worker.terminate();

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { BatchBuilder } from '../ingest/batch.js';
-import { decompressBatchBytes } from '../db/batch-bytes.js';
 import { PackedRowsWriter, rowsOf, transferList } from '../ingest/packed-rows.js';
 import { parseAuditLine } from '../ingest/parse.js';
 import { normaliseEntry } from '../ingest/normalize.js';
@@ -32,11 +31,12 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     const batch = buildBatch(lines);
 
     // What the worker posts (structured clone, typed arrays transferred) is what the writer reads.
-    const received = structuredClone(batch, { transfer: transferList(batch.rows) });
+    const received = structuredClone(batch, { transfer: [...transferList(batch.rows), batch.stored.buffer as ArrayBuffer] });
     expect(batch.rows.cells.byteLength).toBe(0); // transferred, not copied
+    expect(batch.stored.byteLength).toBe(0);
     const rows = rowsOf(received.rows);
     expect(rows).toHaveLength(lines.length);
-    const stored = decompressBatchBytes(received.raw.bytes, received.raw.codec);
+    const stored = Buffer.from(received.stored);
     rows.forEach((row, i) => {
       const { entry, hmacs } = normalised(lines[i]!);
       expect(row.entry).toEqual(entry);
