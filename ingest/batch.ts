@@ -23,8 +23,13 @@ export interface PreparedBatch {
   startOffset: number;
   endOffset: number;
   lineCount: number;
-  sha256: string;
-  storedSha256: string;
+  /**
+   * SHA-256 of the bytes read and of the bytes stored. Null when the stored bytes are exactly the bytes read
+   * (no redaction, no oversized or torn line): the store then hashes `stored` once for both, on the writing
+   * thread, which has the time (the parse worker is the slower thread).
+   */
+  sha256: string | null;
+  storedSha256: string | null;
   /**
    * The stored bytes, uncompressed, in a buffer of their own (never a slice of Node's shared pool, so a worker
    * can transfer it). The store compresses them on the writing thread, which waits for the parse worker and
@@ -99,6 +104,7 @@ export class BatchBuilder {
   private lastTimeKey: string | null = null;
   private bytes = 0;
   private hash: Hash = createHash('sha256');
+  private hashStarted = false;
   private exact = true;
   private logRaw: boolean;
   private detectedHere = false;
@@ -217,8 +223,9 @@ export class BatchBuilder {
     return start;
   }
 
-  /** Brings the hash of the original bytes up to the end of the stored bytes. */
+  /** Brings the hash of the original bytes up to the end of the stored bytes (every update of `hash` starts here). */
   private hashStoredBytes(): void {
+    this.hashStarted = true;
     if (this.hashedUpTo < this.rawLength) this.hash.update(this.raw.subarray(this.hashedUpTo, this.rawLength));
     this.hashedUpTo = this.rawLength;
   }
@@ -277,10 +284,12 @@ export class BatchBuilder {
   }
 
   finish(): PreparedBatch {
-    this.hashStoredBytes();
+    // Exact bytes not hashed yet (an over-long line's pieces are hashed as they pass): left to the store.
+    const storeHashes = this.exact && !this.logRaw && !this.hashStarted;
+    if (!storeHashes) this.hashStoredBytes();
     const stored = this.storedBytes();
-    const sha256 = this.hash.digest('hex');
-    const storedSha256 = this.logRaw || !this.exact ? createHash('sha256').update(stored).digest('hex') : sha256;
+    const sha256 = storeHashes ? null : this.hash.digest('hex');
+    const storedSha256 = storeHashes ? null : this.logRaw || !this.exact ? createHash('sha256').update(stored).digest('hex') : sha256;
     return {
       startOffset: this.startOffset,
       endOffset: this.endOffset,

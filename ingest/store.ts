@@ -359,9 +359,12 @@ export class IngestStore {
 
   private insertBatchRow(src: SourceRef, batch: PreparedBatch, now: string): number {
     const prev = this.chainHead.get<{ chain_sha256: string }>({ device: src.device })?.chain_sha256 ?? null;
+    // Exact bytes come unhashed (batch.ts): one hash is both the read and the stored bytes'.
+    const sha256 = batch.sha256 ?? createHash('sha256').update(batch.stored).digest('hex');
+    const storedSha256 = batch.storedSha256 ?? sha256;
     const chain = createHash('sha256')
       .update(prev ?? '')
-      .update(batch.storedSha256)
+      .update(storedSha256)
       .digest('hex');
     const raw = compressBatchBytes(batch.stored);
     const batchId = Number(
@@ -376,8 +379,8 @@ export class IngestStore {
         stored_count: 0,
         duplicate_count: 0,
         quarantined_count: batch.quarantined.length,
-        sha256: batch.sha256,
-        stored_sha256: batch.storedSha256,
+        sha256,
+        stored_sha256: storedSha256,
         prev_chain_sha256: prev,
         chain_sha256: chain,
         raw_bytes: Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength),

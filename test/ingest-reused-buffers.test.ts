@@ -6,7 +6,7 @@ import { tempDir } from './helpers/cli.js';
 import { readFileBatches, type ReadEvent } from '../ingest/reader.js';
 import { ENTRY_WIDTH, HMAC_WIDTH, PackedRowsWriter, recycleRows, rowsOf } from '../ingest/packed-rows.js';
 import { auditLines } from '../bench/gen-audit.js';
-import { recycleLineBuffer } from '../ingest/batch.js';
+import { BatchBuilder, recycleLineBuffer } from '../ingest/batch.js';
 
 const tmp = tempDir('keytrail-buffers-');
 afterAll(() => tmp.cleanup());
@@ -47,7 +47,8 @@ describe('ingest: the reader reuses its read buffer, and batches the line buffer
       const expected = file.subarray(b.startOffset, b.endOffset);
       // The kept bytes and both hashes are those of the file's range, not of a later read or batch.
       expect(Buffer.from(b.stored).equals(expected)).toBe(true);
-      expect(b.sha256).toBe(createHash('sha256').update(expected).digest('hex'));
+      // Exact bytes: the store hashes them (test/ingest-vault-files.test.ts checks the stored hashes).
+      expect(b.sha256).toBeNull();
       expect(b.quarantined).toEqual([]);
       for (const row of rowsOf(b.rows)) {
         expect(row.entry[0]).toBe(JSON.parse(lines[rows]!).request?.id ?? null);
@@ -77,5 +78,34 @@ describe('ingest: row arrays handed back by the writer are reused for a later ba
     expect(rows.kinds).toBe(done.kinds);
     expect(rows.cells).toBe(done.cells);
     expect(rowsOf(rows).map((r) => [r.entry[0], r.lineOffset, r.lineLength])).toEqual([['second-1', 10, 20]]);
+  });
+});
+
+describe('ingest: who hashes a batch\'s bytes', () => {
+  const redactor = () => {
+    throw new Error('not a log_raw device');
+  };
+  const line = (n: number) => Buffer.from(`{"time":"2026-03-02T08:00:0${n}Z","type":"request","request":{"id":"r-${n}"}}`);
+
+  it('leaves exact bytes unhashed for the store, and hashes an over-long line\'s pieces as they pass', () => {
+    const exact = new BatchBuilder({ prefix: null, logRaw: false, redactor }, 0);
+    exact.addLine(line(1), 0);
+    exact.addLine(line(2), line(1).length + 1);
+    const plain = exact.finish();
+    expect(plain.sha256).toBeNull();
+    expect(plain.storedSha256).toBeNull();
+    expect(Buffer.from(plain.stored).toString()).toBe(`${line(1)}\n${line(2)}\n`);
+
+    // An over-long line is never stored: the batch's hash of the bytes read must include its pieces.
+    const withOversized = new BatchBuilder({ prefix: null, logRaw: false, redactor }, 0);
+    withOversized.addLine(line(1), 0);
+    const piece = Buffer.alloc(100, 0x61);
+    withOversized.addOversizedPiece(piece);
+    withOversized.addOversized(line(1).length + 1, piece.length);
+    const b = withOversized.finish();
+    const read = Buffer.concat([line(1), Buffer.from('\n'), piece, Buffer.from('\n')]);
+    expect(b.sha256).toBe(createHash('sha256').update(read).digest('hex'));
+    expect(b.storedSha256).toBe(createHash('sha256').update(b.stored).digest('hex'));
+    expect(b.storedSha256).not.toBe(b.sha256);
   });
 });
