@@ -64,10 +64,13 @@ export interface BatchOptions {
  */
 const lineBuffers: Buffer[] = [];
 const MAX_LINE_BUFFERS = 4;
+/** A buffer grown for lines of many MiB is not kept for the batches after it. */
+const MAX_POOLED_BYTES = 8 * 1024 * 1024;
 
 /** A committed batch's stored bytes: their buffer is free for a later batch of this thread. */
 export function recycleLineBuffer(stored: Uint8Array): void {
-  if (lineBuffers.length < MAX_LINE_BUFFERS && stored.buffer.byteLength > 0) lineBuffers.push(Buffer.from(stored.buffer as ArrayBuffer));
+  const size = stored.buffer.byteLength;
+  if (lineBuffers.length < MAX_LINE_BUFFERS && size > 0 && size <= MAX_POOLED_BYTES) lineBuffers.push(Buffer.from(stored.buffer as ArrayBuffer));
 }
 
 /** A line buffer of at least `size` bytes with its own memory (allocUnsafe may slice a shared pool). */
@@ -104,7 +107,8 @@ export class BatchBuilder {
   private lastTimeKey: string | null = null;
   private bytes = 0;
   private hash: Hash = createHash('sha256');
-  private hashStarted = false;
+  /** The hash before the pieces of an over-long line that has not ended yet. */
+  private hashBeforePieces: Hash | null = null;
   private exact = true;
   private logRaw: boolean;
   private detectedHere = false;
@@ -175,15 +179,24 @@ export class BatchBuilder {
   /** A piece of an over-long line: hashed, never kept. */
   addOversizedPiece(piece: Buffer): void {
     this.hashStoredBytes();
+    // The line may still be unfinished when the batch ends (the end of a file being written): its pieces then
+    // belong to the batch that will hold the whole line, not to this one.
+    this.hashBeforePieces ??= this.hash.copy();
     this.hash.update(piece);
   }
 
-  addOversized(offset: number, length: number): void {
+  /**
+   * An over-long line, after its pieces. `terminated` is false for one that never got its newline (the end of
+   * a gzipped rotation, a closed connection): the newline is then neither counted nor hashed.
+   */
+  addOversized(offset: number, length: number, terminated = true): void {
     this.hashStoredBytes();
-    this.hash.update(NL);
+    this.hashBeforePieces = null;
+    if (terminated) this.hash.update(NL);
     this.exact = false;
-    this.bytes += length + 1;
-    this.endOffset = offset + length + 1;
+    const consumed = terminated ? length + 1 : length;
+    this.bytes += consumed;
+    this.endOffset = offset + consumed;
     this.pushItem(0, 0, QUARANTINED_WITHOUT_BYTES);
     this.quarantined.push({ offset, length, reason: 'oversized', detail: `line of ${length} bytes exceeds the 16 MiB limit`, excerpt: null });
   }
@@ -223,9 +236,8 @@ export class BatchBuilder {
     return start;
   }
 
-  /** Brings the hash of the original bytes up to the end of the stored bytes (every update of `hash` starts here). */
+  /** Brings the hash of the original bytes up to the end of the stored bytes. */
   private hashStoredBytes(): void {
-    this.hashStarted = true;
     if (this.hashedUpTo < this.rawLength) this.hash.update(this.raw.subarray(this.hashedUpTo, this.rawLength));
     this.hashedUpTo = this.rawLength;
   }
@@ -275,17 +287,24 @@ export class BatchBuilder {
       chunks.push(line, NL);
       pos += line.length + 1;
     }
-    const stored = Buffer.allocUnsafeSlow(pos);
+    // In a line buffer like any batch's, so that recycling it serves later batches (a copy of its own size
+    // would be too small for them and fill the pool).
+    const stored = lineBuffer(Math.max(pos, this.raw.length));
     let at = 0;
     for (const chunk of chunks) at += chunk.copy(stored, at);
     // The line buffer is no longer referred to: the redacted bytes are a copy.
     recycleLineBuffer(this.raw);
-    return stored;
+    return stored.subarray(0, pos);
   }
 
   finish(): PreparedBatch {
-    // Exact bytes not hashed yet (an over-long line's pieces are hashed as they pass): left to the store.
-    const storeHashes = this.exact && !this.logRaw && !this.hashStarted;
+    // Pieces of a line that is still unfinished are not part of this batch.
+    if (this.hashBeforePieces) {
+      this.hash = this.hashBeforePieces;
+      this.hashBeforePieces = null;
+    }
+    // Exact bytes (no redaction, no over-long or torn line) are hashed by the store, off the parse worker.
+    const storeHashes = this.exact && !this.logRaw;
     if (!storeHashes) this.hashStoredBytes();
     const stored = this.storedBytes();
     const sha256 = storeHashes ? null : this.hash.digest('hex');

@@ -37,6 +37,11 @@ export class LineSplitter {
     return this.skipping ? this.skippedLength : this.pendingLength;
   }
 
+  /** Whether an over-long line has begun (its pieces are being passed on) and not ended yet. */
+  get inOversizedLine(): boolean {
+    return this.skipping;
+  }
+
   /** The unfinished last line, when it is not over-long (for a final `torn` verdict). */
   unfinished(): Buffer | null {
     if (this.skipping || this.pendingLength === 0) return null;

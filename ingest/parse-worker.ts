@@ -15,26 +15,39 @@ import { recycleLineBuffer } from './batch.js';
  * 1M-line ingest, with six ~1.8 s (each batch in flight holds ~2 MB).
  */
 const MAX_IN_FLIGHT = 6;
+/**
+ * Batches cross uncompressed (the writer compresses them): with lines of many MiB a batch is as large as its
+ * line, so the bytes in flight are bounded too (the peak RSS budget is 300 MB).
+ */
+const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 
 async function main(): Promise<void> {
   const port = parentPort!;
   const { path, opts } = workerData as { path: string; opts: ReadOptions };
   let inFlight = 0;
+  let inFlightBytes = 0;
+  /** Stored bytes of the batches in flight, in order (acks come back in order). */
+  const inFlightSizes: number[] = [];
   let wake: (() => void) | null = null;
   port.on('message', (msg: { type: string; kinds?: Uint8Array; cells?: Float64Array; stored?: Uint8Array }) => {
     if (msg.type === 'ack') {
       if (msg.kinds && msg.cells) recycleRows(msg.kinds, msg.cells);
       if (msg.stored) recycleLineBuffer(msg.stored);
       inFlight--;
+      inFlightBytes -= inFlightSizes.shift() ?? 0;
       wake?.();
       wake = null;
     }
   });
   try {
     for await (const event of readFileBatches(path, opts)) {
-      while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((r) => (wake = r));
+      while (inFlight >= MAX_IN_FLIGHT || (inFlight > 0 && inFlightBytes >= MAX_IN_FLIGHT_BYTES)) await new Promise<void>((r) => (wake = r));
       if (event.kind === 'batch') {
         inFlight++;
+        // The memory held is the whole line buffer the stored bytes are a view of.
+        const bytes = event.batch.stored.buffer.byteLength;
+        inFlightBytes += bytes;
+        inFlightSizes.push(bytes);
         // The rows and the stored bytes move to the writer without a copy, and come back with the ack.
         port.postMessage(event, [...transferList(event.batch.rows), event.batch.stored.buffer as ArrayBuffer]);
       } else {

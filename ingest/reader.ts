@@ -68,12 +68,13 @@ export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGe
       toSkip = 0;
     }
     splitter.push(chunk);
-    if (builder.full) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };
+    // An over-long line stays in the batch that hashed its first pieces (they are not kept to hash again).
+    if (builder.full && !splitter.inOversizedLine) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };
   }
   if (opts.gzip) {
     const tail = splitter.unfinished();
     if (tail) builder.addTorn(tail, splitter.lineStart);
-    else if (splitter.unfinishedLength > 0) builder.addOversized(splitter.lineStart, splitter.unfinishedLength);
+    else if (splitter.unfinishedLength > 0) builder.addOversized(splitter.lineStart, splitter.unfinishedLength, false);
     splitter.dropUnfinished();
   }
   if (builder.lineCount > 0) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };
@@ -94,6 +95,7 @@ async function* readChunks(path: string, start: number): AsyncGenerator<Buffer> 
     let position = start;
     let current = 0;
     next = file.read(buffers[current]!, 0, buffers[current]!.length, position);
+    next.catch(() => undefined); // handled where it is awaited; not an unhandled rejection meanwhile
     for (;;) {
       const { bytesRead } = await next;
       next = null;
@@ -102,6 +104,7 @@ async function* readChunks(path: string, start: number): AsyncGenerator<Buffer> 
       const chunk = buffers[current]!.subarray(0, bytesRead);
       current ^= 1;
       next = file.read(buffers[current]!, 0, buffers[current]!.length, position);
+      next.catch(() => undefined);
       yield chunk;
     }
   } finally {

@@ -112,7 +112,7 @@ export async function startSocketListener(handle: KeytrailDb, opts: SocketListen
         builder.addTorn(tail, pos);
         pos += tail.length;
       } else if (splitter.unfinishedLength > 0) {
-        builder.addOversized(pos, splitter.unfinishedLength);
+        builder.addOversized(pos, splitter.unfinishedLength, false);
         pos += splitter.unfinishedLength;
       }
       splitter.dropUnfinished();
