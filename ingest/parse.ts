@@ -37,6 +37,11 @@ function isBlank(line: Buffer): boolean {
  * of the parse worker's JIT time, and the lines in between ran unoptimised.
  */
 const SHAPE_KEEPERS = 64;
+/**
+ * Only entries of ordinary lines are kept: the shapes are the same, and 64 entries of lines near the 16 MiB
+ * limit would hold a gigabyte (the parse worker ran out of heap on a file of 15 MiB lines).
+ */
+const SHAPE_KEEPER_MAX_LINE_BYTES = 64 * 1024;
 const shapeKeepers: unknown[] = new Array<unknown>(SHAPE_KEEPERS);
 let nextKeeper = 0;
 
@@ -61,8 +66,10 @@ export function parseAuditLine(line: Buffer, prefix: Buffer | null): ParsedLine 
     return { ok: false, reason: 'not-an-audit-entry', detail: 'the JSON value is not an object' };
   }
   const entry = value as Record<string, unknown>;
-  shapeKeepers[nextKeeper] = entry;
-  nextKeeper = (nextKeeper + 1) % SHAPE_KEEPERS;
+  if (line.length <= SHAPE_KEEPER_MAX_LINE_BYTES) {
+    shapeKeepers[nextKeeper] = entry;
+    nextKeeper = (nextKeeper + 1) % SHAPE_KEEPERS;
+  }
   const type = entry.type;
   if (type !== 'request' && type !== 'response') {
     return { ok: false, reason: 'not-an-audit-entry', detail: `type is ${JSON.stringify(type ?? null)}, not request or response` };

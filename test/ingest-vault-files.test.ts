@@ -209,6 +209,21 @@ describe('ingest vault: files, rotation and restarts', () => {
     expect(JSON.parse(filtered.stdout)).toEqual([]);
   });
 
+  it('stores lines just under the 16 MiB limit, many of them, with the parse worker\'s heap to spare', async () => {
+    const { dir, db } = scenario();
+    const log = join(dir, 'big.log');
+    // 20 lines of 15 MiB (a large KV write): the parser once kept its last 64 entries alive and ran out of heap.
+    const blob = 'a'.repeat(15 * 1024 * 1024);
+    writeFileSync(log, '');
+    for (let i = 0; i < 20; i++) {
+      appendFileSync(log, JSON.stringify({ time: `2026-03-02T08:00:${String(i).padStart(2, '0')}Z`, type: 'request', request: { id: `big-${i}`, path: 'secret/data/x', data: { blob } } }) + '\n');
+    }
+    const s = await ingestVault(db, [log]);
+    expect(s).toMatchObject({ lines: 20, stored: 20, quarantined: 0 });
+    expect(count(db, 'audit_entries')).toBe(20);
+    unlinkSync(log);
+  });
+
   it('strips a configured device prefix and noise before the first {', async () => {
     const { dir, db } = scenario();
     const ls = gen(4, 7);
