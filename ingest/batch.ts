@@ -63,7 +63,7 @@ export interface BatchOptions {
  * allocated ~2 MB that stayed allocated until V8 collected its old generation.
  */
 const lineBuffers: Buffer[] = [];
-const MAX_LINE_BUFFERS = 4;
+const MAX_LINE_BUFFERS = 2;
 /** A buffer grown for lines of many MiB is not kept for the batches after it. */
 const MAX_POOLED_BYTES = 8 * 1024 * 1024;
 

@@ -25,9 +25,11 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
     }
     return;
   }
-  // A small young generation keeps the parser's short-lived garbage from inflating RSS; the old generation
-  // stays large enough for a 16 MiB line.
-  const worker = new Worker(WORKER_URL, { workerData: { path, opts }, resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 } });
+  // The young generation bounds how much of the parser's short-lived garbage is resident (RSS) and how often it
+  // is collected. At 8 MB the worker spent ~19% of its time in GC; 12 MB made a 1M-line ingest ~8% faster at the
+  // same peak RSS (269 MB; 277 MB at 2M lines); 16 MB and more cost 10-30 MB more RSS, up to the 300 MB budget.
+  // The old generation stays large enough for a 16 MiB line.
+  const worker = new Worker(WORKER_URL, { workerData: { path, opts }, resourceLimits: { maxYoungGenerationSizeMb: 12, maxOldGenerationSizeMb: 256 } });
   const queue: (ReadEvent | { kind: 'error'; message: string })[] = [];
   let notify: (() => void) | null = null;
   let exited = false;
