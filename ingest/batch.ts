@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { parseAuditLine, type QuarantineReason } from './parse.js';
 import { normaliseEntry } from './normalize.js';
 import { looksLogRaw, maskTokens, Redactor } from './redact.js';
-import { PackedRowsWriter, type PackedRows } from './packed-rows.js';
+import { PackedRowsWriter, transferList, type PackedRows } from './packed-rows.js';
 
 export interface QuarantineRecord {
   /** Absolute byte offset in the source (file offset, or the socket stream offset). */
@@ -71,6 +71,11 @@ const MAX_POOLED_BYTES = 8 * 1024 * 1024;
 export function recycleLineBuffer(stored: Uint8Array): void {
   const size = stored.buffer.byteLength;
   if (lineBuffers.length < MAX_LINE_BUFFERS && size > 0 && size <= MAX_POOLED_BYTES) lineBuffers.push(Buffer.from(stored.buffer as ArrayBuffer));
+}
+
+/** What crosses between threads without a copy with a batch (and comes back with its ack): rows and stored bytes. */
+export function batchTransferList(batch: PreparedBatch): ArrayBuffer[] {
+  return [...transferList(batch.rows), batch.stored.buffer as ArrayBuffer];
 }
 
 /** A line buffer of at least `size` bytes with its own memory (allocUnsafe may slice a shared pool). */

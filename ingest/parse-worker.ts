@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileBatches, type ReadOptions } from './reader.js';
-import { recycleRows, transferList } from './packed-rows.js';
-import { recycleLineBuffer } from './batch.js';
+import { recycleRows } from './packed-rows.js';
+import { batchTransferList, recycleLineBuffer } from './batch.js';
 
 /**
  * Enough batches (about 0.4 s of parsing) to keep the worker busy while the writer commits a group, which can
@@ -25,16 +25,17 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const { path, opts } = workerData as { path: string; opts: ReadOptions };
   let inFlight = 0;
+  /** Line-buffer bytes of the batches in flight: each ack brings its buffer back. */
   let inFlightBytes = 0;
-  /** Stored bytes of the batches in flight, in order (acks come back in order). */
-  const inFlightSizes: number[] = [];
   let wake: (() => void) | null = null;
   port.on('message', (msg: { type: string; kinds?: Uint8Array; cells?: Float64Array; stored?: Uint8Array }) => {
     if (msg.type === 'ack') {
       if (msg.kinds && msg.cells) recycleRows(msg.kinds, msg.cells);
-      if (msg.stored) recycleLineBuffer(msg.stored);
+      if (msg.stored) {
+        inFlightBytes -= msg.stored.buffer.byteLength;
+        recycleLineBuffer(msg.stored);
+      }
       inFlight--;
-      inFlightBytes -= inFlightSizes.shift() ?? 0;
       wake?.();
       wake = null;
     }
@@ -45,11 +46,8 @@ async function main(): Promise<void> {
       if (event.kind === 'batch') {
         inFlight++;
         // The memory held is the whole line buffer the stored bytes are a view of.
-        const bytes = event.batch.stored.buffer.byteLength;
-        inFlightBytes += bytes;
-        inFlightSizes.push(bytes);
-        // The rows and the stored bytes move to the writer without a copy, and come back with the ack.
-        port.postMessage(event, [...transferList(event.batch.rows), event.batch.stored.buffer as ArrayBuffer]);
+        inFlightBytes += event.batch.stored.buffer.byteLength;
+        port.postMessage(event, batchTransferList(event.batch));
       } else {
         port.postMessage(event);
       }

@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
-import { transferList } from './packed-rows.js';
-import { recycleLineBuffer } from './batch.js';
+import { batchTransferList, recycleLineBuffer } from './batch.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -65,9 +64,8 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
       yield event;
       // The writer is done with the batch (it asks for the next one only after writing it): its row arrays and
       // line buffer go back to the worker for a later batch (they are detached here).
-      const { kinds, cells } = event.batch.rows;
-      const { stored } = event.batch;
-      worker.postMessage({ type: 'ack', kinds, cells, stored }, [...transferList(event.batch.rows), stored.buffer as ArrayBuffer]);
+      const { rows: { kinds, cells }, stored } = event.batch;
+      worker.postMessage({ type: 'ack', kinds, cells, stored }, batchTransferList(event.batch));
     }
   } finally {
     await worker.terminate();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchBuilder } from '../ingest/batch.js';
-import { PackedRowsWriter, rowsOf, transferList } from '../ingest/packed-rows.js';
+import { BatchBuilder, batchTransferList } from '../ingest/batch.js';
+import { PackedRowsWriter, rowsOf } from '../ingest/packed-rows.js';
 import { parseAuditLine } from '../ingest/parse.js';
 import { normaliseEntry } from '../ingest/normalize.js';
 import { Redactor } from '../ingest/redact.js';
@@ -31,7 +31,7 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     const batch = buildBatch(lines);
 
     // What the worker posts (structured clone, typed arrays transferred) is what the writer reads.
-    const received = structuredClone(batch, { transfer: [...transferList(batch.rows), batch.stored.buffer as ArrayBuffer] });
+    const received = structuredClone(batch, { transfer: batchTransferList(batch) });
     expect(batch.rows.cells.byteLength).toBe(0); // transferred, not copied
     expect(batch.stored.byteLength).toBe(0);
     const rows = rowsOf(received.rows);
