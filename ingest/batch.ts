@@ -9,6 +9,7 @@ import { parseAuditLine, type QuarantineReason } from './parse.js';
 import { normaliseEntry } from './normalize.js';
 import { looksLogRaw, maskTokens, Redactor } from './redact.js';
 import { PackedRowsWriter, transferList, type PackedRows } from './packed-rows.js';
+import { compressBatchBytes, type CompressedBatchBytes } from '../db/batch-bytes.js';
 
 export interface QuarantineRecord {
   /** Absolute byte offset in the source (file offset, or the socket stream offset). */
@@ -25,18 +26,22 @@ export interface PreparedBatch {
   lineCount: number;
   /**
    * SHA-256 of the bytes read and of the bytes stored. Null when the stored bytes are exactly the bytes read
-   * (no redaction, no oversized or torn line): the store then hashes `stored` once for both, on the writing
-   * thread, which has the time (the parse worker is the slower thread).
+   * (no redaction, no oversized or torn line): one hash of `stored` is then both, taken by sealBatch or by the
+   * store, whichever thread has the time.
    */
   sha256: string | null;
   storedSha256: string | null;
   /**
    * The stored bytes, uncompressed, in a buffer of their own (never a slice of Node's shared pool, so a worker
-   * can transfer it). The store compresses them on the writing thread, which waits for the parse worker and
-   * has the time. Once committed, recycleLineBuffer hands the buffer to a later batch of the thread that built
-   * it.
+   * can transfer it). Once committed, recycleLineBuffer hands the buffer to a later batch of the thread that
+   * built it.
    */
   stored: Uint8Array;
+  /**
+   * `stored` compressed for `ingest_batches.raw_bytes`, when the thread that built the batch had the time to
+   * (sealBatch); else the store compresses them.
+   */
+  compressed?: CompressedBatchBytes;
   /** The stored and duplicate entries: normalised values, HMACs and the line's place in the stored bytes. */
   rows: PackedRows;
   quarantined: QuarantineRecord[];
@@ -46,6 +51,19 @@ export interface PreparedBatch {
   logRawDetected: boolean;
   firstTimeKey: string | null;
   lastTimeKey: string | null;
+}
+
+/**
+ * Hashes and compresses a batch on the thread that built it, leaving the store only its rows to write. The parse
+ * worker does this for a batch when the writer is batches behind, and leaves it to the writer when the writer
+ * waits for batches: whichever thread has the time does it.
+ */
+export function sealBatch(batch: PreparedBatch): void {
+  if (batch.sha256 === null) {
+    batch.sha256 = createHash('sha256').update(batch.stored).digest('hex');
+    batch.storedSha256 = batch.sha256;
+  }
+  batch.compressed ??= compressBatchBytes(batch.stored);
 }
 
 export interface BatchOptions {

@@ -1,11 +1,12 @@
 /**
- * A batch's rows, packed as they are parsed: a table of distinct strings plus two typed arrays (value kinds,
- * and numbers or string indexes). Packing each line as soon as it is normalised keeps the parse worker's heap
- * small: only the batch's distinct strings live until the batch is posted, instead of every line's arrays and
- * values (which survived young-generation collections, got promoted and cost the worker as much CPU in garbage
- * collection as JSON.parse itself). The typed arrays are transferred to the writer without copying and the
- * strings table is cloned once; audit values repeat heavily within a batch (type, paths, mounts, metadata, a
- * job's token HMACs; a request and its response share id). The writer binds values straight from the arrays.
+ * A batch's rows, packed as they are parsed: typed arrays only. Each value is a kind (null, number, string) and a
+ * cell (the number, or the index of a string), and the strings are UTF-8 bytes in one buffer. Packing each line as
+ * soon as it is normalised keeps the parse worker's heap small: nothing of a line outlives it. (A table of JS
+ * strings lived until the batch was posted: ~400 bytes a line survived young-generation collections and were
+ * promoted, and the worker spent ~20% of its time collecting them.) All four arrays are transferred to the
+ * writer without copying and come back with its ack. Values repeat heavily within a batch (type, paths, mounts,
+ * policies, metadata, a job's token HMACs; a request and its response share id): a column's recent values are
+ * written once. The writer binds values straight from the arrays.
  */
 import { COPY_HMAC_COLUMNS, ENTRY_COLUMNS } from './normalize.js';
 
@@ -21,13 +22,25 @@ const NUMBER = 2;
 /** Positions of time and time key in the entry values (normaliseEntry): (nearly) unique per line. */
 const TIME = ENTRY_COLUMNS.indexOf('time');
 const TIME_KEY = ENTRY_COLUMNS.indexOf('time_key');
+/**
+ * Distinct values remembered per column. Lines of a few concurrent jobs interleave, and each job repeats its
+ * own token HMACs, policies and metadata: a few recent values catch those repeats, by comparing strings
+ * (a map would hash every new string, and keep every one alive until the batch is posted).
+ */
+const RECENT = 4;
 
 export interface PackedRows {
   count: number;
-  strings: string[];
   kinds: Uint8Array;
-  /** A number's value, or a string's index in `strings`. */
+  /** A number's value, or a string's index. */
   cells: Float64Array;
+  /** UTF-8 bytes of the batch's strings, one after the other. */
+  text: Uint8Array;
+  /** Where each string ends in `text` (string i starts where string i - 1 ends). */
+  ends: Uint32Array;
+  stringCount: number;
+  /** Every string is ASCII: byte offsets are character offsets. */
+  ascii: boolean;
 }
 
 /** One row as the writer binds it: entry values in ENTRY_COLUMNS order, HMACs in COPY_HMAC_COLUMNS order. */
@@ -41,18 +54,24 @@ export interface RowView {
 export class PackedRowsWriter {
   private kinds: Uint8Array;
   private cells: Float64Array;
-  private readonly strings: string[] = [];
-  private readonly index = new Map<string, number>();
-  // Most repeats are the value the row before had in the same column (a request and its response, one job's
-  // token, mount and policies): found by a compare, without hashing the string into the map.
-  private readonly lastString = new Array<string | null>(ROW_WIDTH).fill(null);
-  private readonly lastIndex = new Float64Array(ROW_WIDTH);
+  private text: Buffer;
+  private ends: Uint32Array;
+  private textLength = 0;
+  private strings = 0;
+  private ascii = true;
+  /** A column's recent distinct values and their string indexes, written round-robin. */
+  private readonly recent = new Array<string | null>(ROW_WIDTH * RECENT).fill(null);
+  private readonly recentIndex = new Float64Array(ROW_WIDTH * RECENT);
+  private readonly recentNext = new Uint8Array(ROW_WIDTH);
   private rows = 0;
 
   constructor(capacity = 256) {
     const spare = capacity > 0 ? takeSpare(capacity * ROW_WIDTH) : undefined;
     this.kinds = spare?.kinds ?? new Uint8Array(capacity * ROW_WIDTH);
     this.cells = spare?.cells ?? new Float64Array(capacity * ROW_WIDTH);
+    const text = spare?.text ?? new Uint8Array(capacity * 256);
+    this.text = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    this.ends = spare?.ends ?? new Uint32Array(capacity * 8);
   }
 
   get count(): number {
@@ -85,7 +104,8 @@ export class PackedRowsWriter {
 
   /** The packed rows; the writer must not be used afterwards (its arrays are handed over). */
   finish(): PackedRows {
-    return { count: this.rows, strings: this.strings, kinds: this.kinds, cells: this.cells };
+    const text = new Uint8Array(this.text.buffer, this.text.byteOffset, this.text.byteLength);
+    return { count: this.rows, kinds: this.kinds, cells: this.cells, text, ends: this.ends, stringCount: this.strings, ascii: this.ascii };
   }
 
   private put(k: number, column: number, v: unknown): void {
@@ -99,28 +119,52 @@ export class PackedRowsWriter {
       return;
     }
     if (typeof v !== 'string') throw new TypeError(`internal: a normalised value is a ${typeof v}, not a string, number or null`);
-    let i: number | undefined;
-    if (v === this.lastString[column]) {
-      i = this.lastIndex[column]!;
-    } else if (column === TIME || column === TIME_KEY) {
-      i = this.strings.push(v) - 1;
-    } else {
-      i = this.index.get(v);
-      if (i === undefined) {
-        i = this.strings.push(v) - 1;
-        this.index.set(v, i);
+    this.kinds[k] = STRING;
+    if (column === TIME || column === TIME_KEY) {
+      this.cells[k] = this.addString(v);
+      return;
+    }
+    const first = column * RECENT;
+    for (let r = first; r < first + RECENT; r++) {
+      if (this.recent[r] === v) {
+        this.cells[k] = this.recentIndex[r]!;
+        return;
       }
     }
-    this.lastString[column] = v;
-    this.lastIndex[column] = i;
-    this.kinds[k] = STRING;
+    const i = this.addString(v);
+    const slot = first + this.recentNext[column]!;
+    this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
+    this.recent[slot] = v;
+    this.recentIndex[slot] = i;
     this.cells[k] = i;
   }
 
+  private addString(v: string): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    if (this.text.length - this.textLength < v.length * 3) this.growText(this.textLength + v.length * 3);
+    const bytes = utf8Write(this.text, v, this.textLength);
+    // As many bytes as UTF-16 code units only when every character is ASCII (any other takes two bytes or more).
+    if (bytes !== v.length) this.ascii = false;
+    this.textLength += bytes;
+    if (this.strings === this.ends.length) {
+      const ends = new Uint32Array(Math.max(64, this.ends.length * 2));
+      ends.set(this.ends);
+      this.ends = ends;
+    }
+    this.ends[this.strings] = this.textLength;
+    return this.strings++;
+  }
+
+  private growText(needed: number): void {
+    const text = Buffer.allocUnsafeSlow(Math.max(needed, this.text.length * 2));
+    this.text.copy(text, 0, 0, this.textLength);
+    this.text = text;
+  }
+
   private grow(): void {
-    const kinds = new Uint8Array(this.kinds.length * 2);
+    const kinds = new Uint8Array(Math.max(ROW_WIDTH, this.kinds.length * 2));
     kinds.set(this.kinds);
-    const cells = new Float64Array(this.cells.length * 2);
+    const cells = new Float64Array(kinds.length);
     cells.set(this.cells);
     this.kinds = kinds;
     this.cells = cells;
@@ -136,21 +180,80 @@ export function emptyPackedRows(): PackedRows {
  * allocated ~1 MB that stayed allocated until the writer's V8 collected its old generation (tens of MB
  * outstanding per parse worker).
  */
-const spares: { kinds: Uint8Array; cells: Float64Array }[] = [];
+const spares: RowArrays[] = [];
 const MAX_SPARES = 8;
+/** A text buffer grown for lines of many MiB is not kept for the batches after it. */
+const MAX_SPARE_TEXT_BYTES = 8 * 1024 * 1024;
 
-export function recycleRows(kinds: Uint8Array, cells: Float64Array): void {
-  if (spares.length < MAX_SPARES && kinds.length === cells.length) spares.push({ kinds, cells });
+/** The typed arrays of packed rows (what crosses to the writer and back). */
+export type RowArrays = Pick<PackedRows, 'kinds' | 'cells' | 'text' | 'ends'>;
+
+export function recycleRows(arrays: RowArrays): void {
+  const { kinds, cells, text, ends } = arrays;
+  if (spares.length < MAX_SPARES && kinds.length === cells.length && text.byteLength <= MAX_SPARE_TEXT_BYTES) spares.push({ kinds, cells, text, ends });
 }
 
-function takeSpare(length: number): { kinds: Uint8Array; cells: Float64Array } | undefined {
-  const i = spares.findIndex((s) => s.kinds.length === length);
+/**
+ * Arrays of at least `length` cells. A batch can run past its line limit by the rest of a read chunk, so the
+ * arrays that come back have often grown: taking only arrays of the first capacity found none of them, and
+ * every batch allocated new ones.
+ */
+function takeSpare(length: number): RowArrays | undefined {
+  const i = spares.findIndex((s) => s.kinds.length >= length);
   return i === -1 ? undefined : spares.splice(i, 1)[0];
 }
 
 /** The buffers to transfer (not copy) when posting packed rows to another thread. */
-export function transferList(rows: PackedRows): ArrayBuffer[] {
-  return [rows.kinds.buffer as ArrayBuffer, rows.cells.buffer as ArrayBuffer];
+export function transferList(rows: RowArrays): ArrayBuffer[] {
+  const buffers = [rows.kinds.buffer, rows.cells.buffer, rows.text.buffer, rows.ends.buffer] as ArrayBuffer[];
+  // An empty batch's arrays may share one zero-length buffer; a buffer is listed once.
+  return [...new Set(buffers)];
+}
+
+/**
+ * Node's primitives behind `Buffer#write` and `Buffer#toString` (present since Node's first releases, not in its
+ * typings). A line has ~6 strings to pack and ~25 to bind: the public methods' argument handling cost as much
+ * as the copies themselves.
+ */
+interface BufferPrimitives {
+  utf8Write?(text: string, offset: number, length: number): number;
+  latin1Slice?(start: number, end: number): string;
+  utf8Slice?(start: number, end: number): string;
+}
+const primitives = Buffer.prototype as BufferPrimitives;
+
+function utf8Write(buffer: Buffer, text: string, offset: number): number {
+  return primitives.utf8Write ? primitives.utf8Write.call(buffer, text, offset, buffer.length - offset) : buffer.write(text, offset);
+}
+
+function decode(buffer: Buffer, encoding: 'latin1' | 'utf8', start: number, end: number): string {
+  const slice = encoding === 'latin1' ? primitives.latin1Slice : primitives.utf8Slice;
+  return slice ? slice.call(buffer, start, end) : buffer.toString(encoding, start, end);
+}
+
+/** Strings of a batch decoded from its UTF-8 bytes, each once, when first bound. */
+class StringTable {
+  private readonly decoded: (string | undefined)[] = [];
+  private readonly bytes: Buffer;
+  /** An ASCII batch's text as one string, cut into its strings without copying them again. */
+  private readonly all: string | null;
+
+  constructor(private readonly rows: PackedRows) {
+    this.bytes = Buffer.from(rows.text.buffer, rows.text.byteOffset, rows.text.byteLength);
+    const length = rows.stringCount === 0 ? 0 : rows.ends[rows.stringCount - 1]!;
+    this.all = rows.ascii ? decode(this.bytes, 'latin1', 0, length) : null;
+  }
+
+  get(i: number): string {
+    let s = this.decoded[i];
+    if (s === undefined) {
+      const start = i === 0 ? 0 : this.rows.ends[i - 1]!;
+      const end = this.rows.ends[i]!;
+      s = this.all === null ? decode(this.bytes, 'utf8', start, end) : this.all.substring(start, end);
+      this.decoded[i] = s;
+    }
+    return s;
+  }
 }
 
 /**
@@ -158,9 +261,10 @@ export function transferList(rows: PackedRows): ArrayBuffer[] {
  * once; copy them to keep them).
  */
 export function forEachRow(rows: PackedRows, visit: (row: RowView) => void): void {
-  const { count, strings, kinds, cells } = rows;
+  const { count, kinds, cells } = rows;
+  const strings = new StringTable(rows);
   const view: RowView = { entry: new Array<unknown>(ENTRY_WIDTH), hmacs: new Array<unknown>(HMAC_WIDTH), lineOffset: 0, lineLength: 0 };
-  const value = (k: number): unknown => (kinds[k] === STRING ? strings[cells[k]!] : kinds[k] === NUMBER ? cells[k] : null);
+  const value = (k: number): unknown => (kinds[k] === STRING ? strings.get(cells[k]!) : kinds[k] === NUMBER ? cells[k] : null);
   for (let r = 0, k = 0; r < count; r++) {
     for (let c = 0; c < ENTRY_WIDTH; c++) view.entry[c] = value(k++);
     for (let c = 0; c < HMAC_WIDTH; c++) view.hmacs[c] = value(k++);

@@ -359,14 +359,14 @@ export class IngestStore {
 
   private insertBatchRow(src: SourceRef, batch: PreparedBatch, now: string): number {
     const prev = this.chainHead.get<{ chain_sha256: string }>({ device: src.device })?.chain_sha256 ?? null;
-    // Exact bytes come unhashed (batch.ts): one hash is both the read and the stored bytes'.
+    // Exact bytes may come unhashed (batch.ts): one hash is both the read and the stored bytes'.
     const sha256 = batch.sha256 ?? createHash('sha256').update(batch.stored).digest('hex');
     const storedSha256 = batch.storedSha256 ?? sha256;
     const chain = createHash('sha256')
       .update(prev ?? '')
       .update(storedSha256)
       .digest('hex');
-    const raw = compressBatchBytes(batch.stored);
+    const raw = batch.compressed ?? compressBatchBytes(batch.stored);
     const batchId = Number(
       this.insertBatch.run({
         device: src.device,

@@ -64,8 +64,8 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
       yield event;
       // The writer is done with the batch (it asks for the next one only after writing it): its row arrays and
       // line buffer go back to the worker for a later batch (they are detached here).
-      const { rows: { kinds, cells }, stored } = event.batch;
-      worker.postMessage({ type: 'ack', kinds, cells, stored }, batchTransferList(event.batch));
+      const { rows: { kinds, cells, text, ends }, stored } = event.batch;
+      worker.postMessage({ type: 'ack', rows: { kinds, cells, text, ends }, stored }, batchTransferList(event.batch));
     }
   } finally {
     await worker.terminate();

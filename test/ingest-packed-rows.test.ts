@@ -28,6 +28,8 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     const lines = [...auditLines({ lines: 300, seed: 5 })];
     // A line with pre-1.2 empty values and a help request without id: nulls and a null request id travel too.
     lines.push('{"time":"2026-03-02T09:00:00.5Z","type":"request","auth":{"token_type":""},"request":{"operation":"help","path":"sys/x","remote_port":-1.5}}');
+    // Strings travel as UTF-8 bytes: characters of two, three and four bytes come back as they were.
+    lines.push('{"time":"2026-03-02T09:00:01Z","type":"request","auth":{"display_name":"jwt-zoë","metadata":{"project":"日本/ü"}},"request":{"id":"r-ü","operation":"read","path":"secret/data/ünïcødé/😀"}}');
     const batch = buildBatch(lines);
 
     // What the worker posts (structured clone, typed arrays transferred) is what the writer reads.
@@ -43,12 +45,21 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
       expect(row.hmacs).toEqual(hmacs);
       expect(stored.subarray(row.lineOffset, row.lineOffset + row.lineLength).toString()).toBe(lines[i]);
     });
-    expect(rows.at(-1)!.entry[0]).toBeNull(); // request id
-    expect(rows.at(-1)!.entry[13]).toBe(-1.5); // remote_port: a number, sign and fraction kept
+    expect(rows.at(-2)!.entry[0]).toBeNull(); // request id
+    expect(rows.at(-2)!.entry[13]).toBe(-1.5); // remote_port: a number, sign and fraction kept
+    expect(rows.at(-1)!.entry[5]).toBe('secret/data/ünïcødé/😀');
+    expect(received.rows.ascii).toBe(false);
 
     // Values repeat within a batch: far fewer distinct strings than string values.
     const stringValues = rows.flatMap((r) => [...r.entry, ...r.hmacs]).filter((v) => typeof v === 'string').length;
-    expect(received.rows.strings.length).toBeLessThan(stringValues / 3);
+    expect(received.rows.stringCount).toBeLessThan(stringValues / 3);
+  });
+
+  it('cuts an ASCII batch\'s strings from one decoded text, and gives the same values', () => {
+    const lines = [...auditLines({ lines: 200, seed: 8 })];
+    const batch = buildBatch(lines);
+    expect(batch.rows.ascii).toBe(true);
+    rowsOf(batch.rows).forEach((row, i) => expect(row.entry).toEqual(normalised(lines[i]!).entry));
   });
 
   it('grows past its first capacity and replaces a row in place', () => {
@@ -66,6 +77,14 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     expect(rows[0]!.lineOffset).toBe(0);
     expect(rows[39]!.lineOffset).toBe(390);
     expect(rows[20]!.entry).toEqual(normalised(lines[20]!).entry);
+  });
+
+  it('stores a lone surrogate (not valid UTF-8) as the replacement character, as valid UTF-8 text', () => {
+    const writer = new PackedRowsWriter(1);
+    const { entry, hmacs } = normalised('{"time":"2026-03-02T09:00:01Z","type":"request","request":{"id":"r-1","path":"a\\ud800b"}}');
+    expect(entry[5]).toBe('a\ud800b');
+    writer.add(entry, hmacs);
+    expect(rowsOf(writer.finish())[0]!.entry[5]).toBe('a\ufffdb');
   });
 
   it('refuses a value that is not a string, number or null', () => {

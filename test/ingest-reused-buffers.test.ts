@@ -69,7 +69,7 @@ describe('ingest: row arrays handed back by the writer are reused for a later ba
     first.add(entry('first-1'), hmacs());
     first.add(entry('first-2'), hmacs());
     const done = first.finish();
-    recycleRows(done.kinds, done.cells);
+    recycleRows(done);
 
     const second = new PackedRowsWriter(4);
     second.add(entry('second-1'), hmacs());
@@ -77,7 +77,25 @@ describe('ingest: row arrays handed back by the writer are reused for a later ba
     const rows = second.finish();
     expect(rows.kinds).toBe(done.kinds);
     expect(rows.cells).toBe(done.cells);
+    expect(rows.text.buffer).toBe(done.text.buffer);
+    expect(rows.ends).toBe(done.ends);
     expect(rowsOf(rows).map((r) => [r.entry[0], r.lineOffset, r.lineLength])).toEqual([['second-1', 10, 20]]);
+  });
+
+  it('reuses arrays that grew past their first capacity (a batch runs past its line limit to the end of a read)', () => {
+    const entry = (id: string) => [id, 'request', 't', 't', ...new Array<null>(ENTRY_WIDTH - 4).fill(null)];
+    const hmacs = () => new Array<string | null>(HMAC_WIDTH).fill(null);
+    const grown = new PackedRowsWriter(2);
+    for (let i = 0; i < 3; i++) grown.add(entry(`grown-${i}`), hmacs());
+    const done = grown.finish();
+    expect(done.kinds.length).toBeGreaterThan(2 * (ENTRY_WIDTH + HMAC_WIDTH + 2));
+    recycleRows(done);
+
+    const next = new PackedRowsWriter(2);
+    next.add(entry('next-1'), hmacs());
+    const rows = next.finish();
+    expect(rows.kinds).toBe(done.kinds);
+    expect(rowsOf(rows).map((r) => r.entry[0])).toEqual(['next-1']);
   });
 });
 
