@@ -235,21 +235,21 @@ function decode(buffer: Buffer, encoding: 'latin1' | 'utf8', start: number, end:
 class StringTable {
   private readonly decoded: (string | undefined)[] = [];
   private readonly bytes: Buffer;
-  /** An ASCII batch's text as one string, cut into its strings without copying them again. */
-  private readonly all: string | null;
+  /**
+   * ASCII bytes are copied into a string as they are (no UTF-8 decoding). Each string is decoded on its own: one
+   * string of the whole text, cut with substring, was a large object that only a full GC frees (+12 MB RSS).
+   */
+  private readonly encoding: 'latin1' | 'utf8';
 
   constructor(private readonly rows: PackedRows) {
     this.bytes = Buffer.from(rows.text.buffer, rows.text.byteOffset, rows.text.byteLength);
-    const length = rows.stringCount === 0 ? 0 : rows.ends[rows.stringCount - 1]!;
-    this.all = rows.ascii ? decode(this.bytes, 'latin1', 0, length) : null;
+    this.encoding = rows.ascii ? 'latin1' : 'utf8';
   }
 
   get(i: number): string {
     let s = this.decoded[i];
     if (s === undefined) {
-      const start = i === 0 ? 0 : this.rows.ends[i - 1]!;
-      const end = this.rows.ends[i]!;
-      s = this.all === null ? decode(this.bytes, 'utf8', start, end) : this.all.substring(start, end);
+      s = decode(this.bytes, this.encoding, i === 0 ? 0 : this.rows.ends[i - 1]!, this.rows.ends[i]!);
       this.decoded[i] = s;
     }
     return s;

@@ -55,7 +55,7 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     expect(received.rows.stringCount).toBeLessThan(stringValues / 3);
   });
 
-  it('cuts an ASCII batch\'s strings from one decoded text, and gives the same values', () => {
+  it('copies an ASCII batch\'s strings without decoding UTF-8, and gives the same values', () => {
     const lines = [...auditLines({ lines: 200, seed: 8 })];
     const batch = buildBatch(lines);
     expect(batch.rows.ascii).toBe(true);
