@@ -13,6 +13,7 @@ import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
 import type { PreparedBatch } from './batch.js';
 import { forEachRow } from './packed-rows.js';
 import { compressBatchBytes } from '../db/batch-bytes.js';
+import { KnownKeys } from './known-keys.js';
 
 const MARK = '\u0000kt:';
 
@@ -119,6 +120,9 @@ export class IngestStore {
   private readonly insertExtraCopy: BetterSqlite3.Statement;
   private readonly lastLineId: () => number;
   private readonly storedEntryId: BetterSqlite3.Statement;
+  /** Stored request keys (known-keys.ts): loaded at the first batch, null when not worth it or no longer true. */
+  private knownKeys: KnownKeys | null | undefined;
+  private knownAtDataVersion = 0;
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
   private readonly batchCounts: Prepared;
@@ -323,20 +327,27 @@ export class IngestStore {
     const batchId = this.insertBatchRow(src, batch, now);
     let stored = 0;
     let duplicates = 0;
-    let nextId = this.lastLineId() + 1;
+    const lastId = this.lastLineId();
+    let nextId = lastId + 1;
     const device = src.device;
+    const known = this.knownKeysNow(lastId);
     forEachRow(batch.rows, (row) => {
       const id = nextId++;
       const entry = row.entry;
       // An entry is unique on request id and type: probed by its integer key (not unique, db/request-key.ts)
       // inside the group's write transaction, where no other writer can insert in between. A separate probe
       // costs less than INSERT … WHERE NOT EXISTS, for which SQLite first copies the row to a temporary table.
-      const key = entry[REQUEST_KEY];
-      const entryId = key === null ? undefined : (this.storedEntryId.get(key, entry[REQUEST_ID], entry[TYPE]) as number | undefined);
+      // A key the filter has never seen needs no probe.
+      const key = entry[REQUEST_KEY] as number | null;
+      const entryId =
+        key === null || (known !== null && !known.mayHave(key))
+          ? undefined
+          : (this.storedEntryId.get(key, entry[REQUEST_ID], entry[TYPE]) as number | undefined);
       if (entryId === undefined) {
         // One row a line: the entry with this device's copy. Values are spread into arguments: better-sqlite3
         // reads an array argument element by element through a slow property lookup.
         this.insertEntry.run(id, ...entry, device, batchId, row.lineOffset, row.lineLength, ...row.hmacs);
+        if (key !== null) known?.add(key);
         stored++;
         return;
       }
@@ -355,6 +366,22 @@ export class IngestStore {
     });
     if (cp) this.upsertFile.run({ ...cp, updated_at: now });
     return { batchId, stored, duplicates, quarantined: batch.quarantined.length };
+  }
+
+  /**
+   * The filter of stored request keys, valid inside this write transaction. Loaded at the first batch; dropped
+   * for good once another connection has committed (its entries are not in it: a duplicate would pass as new).
+   * A batch rolled back leaves its keys in the filter, which only costs those keys a probe.
+   */
+  private knownKeysNow(storedLines: number): KnownKeys | null {
+    const dataVersion = this.sqlite.pragma('data_version', { simple: true }) as number;
+    if (this.knownKeys === undefined) {
+      this.knownKeys = KnownKeys.load(this.sqlite, storedLines);
+    } else if (this.knownKeys !== null && dataVersion !== this.knownAtDataVersion) {
+      this.knownKeys = null;
+    }
+    this.knownAtDataVersion = dataVersion;
+    return this.knownKeys;
   }
 
   private insertBatchRow(src: SourceRef, batch: PreparedBatch, now: string): number {

@@ -1,0 +1,70 @@
+/**
+ * The request keys (db/request-key.ts) this connection knows to be stored, as a Bloom filter, so that the ingest
+ * skips its dedupe probe for a key that was never stored: most lines. A probe is a statement run (a native call,
+ * three bound values) and a descent of the request-key index, ~1 µs of the writer's ~17 µs a line. A filter has
+ * no false negatives: "maybe" still probes, so a false positive costs only the probe it would have cost anyway.
+ *
+ * It is only as good as what it saw: built from the stored keys, it must be thrown away when another connection
+ * commits (IngestStore checks `PRAGMA data_version`).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** 2^25 bits (4 MiB): with two probes per key, ~0.4% false positives at 1M keys, ~20% at 10M. */
+const BITS_LOG2 = 25;
+const MASK = (1 << BITS_LOG2) - 1;
+/**
+ * Databases with more rows than this ingest without a filter: reading every stored key first would cost more
+ * than it saves a small ingest (~0.2 s a million keys), and the filter would mostly answer "maybe".
+ */
+export const MAX_KEYS_TO_LOAD = 2_000_000;
+
+/** 32-bit avalanche (MurmurHash3's finaliser). */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export class KnownKeys {
+  private readonly bits = new Uint32Array(1 << (BITS_LOG2 - 5));
+
+  add(key: number): void {
+    const h = this.hash(key);
+    this.set(h & MASK);
+    this.set(mix(h + 0x6b43a9b5) & MASK);
+  }
+
+  /** False when the key was never added; true when it may have been. */
+  mayHave(key: number): boolean {
+    const h = this.hash(key);
+    return this.has(h & MASK) && this.has(mix(h + 0x6b43a9b5) & MASK);
+  }
+
+  /** The stored keys, or null when there are too many to be worth it. */
+  static load(sqlite: BetterSqlite3.Database, storedLines: number): KnownKeys | null {
+    if (storedLines > MAX_KEYS_TO_LOAD) return null;
+    const known = new KnownKeys();
+    // An index-only scan of the request-key index.
+    for (const key of sqlite.prepare('SELECT request_key FROM audit_entries WHERE request_key IS NOT NULL').pluck().iterate()) {
+      known.add(key as number);
+    }
+    return known;
+  }
+
+  /** Keys are up to 47 bits: both halves mixed into 32 (a request and its response differ in the lowest bit). */
+  private hash(key: number): number {
+    const high = Math.floor(key / 4294967296);
+    return mix((key >>> 0) ^ mix(high + 0x9e3779b9));
+  }
+
+  private set(bit: number): void {
+    this.bits[bit >>> 5]! |= 1 << (bit & 31);
+  }
+
+  private has(bit: number): boolean {
+    return (this.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  }
+}
