@@ -56,10 +56,17 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
   });
 
   it('copies an ASCII batch\'s strings without decoding UTF-8, and gives the same values', () => {
-    const lines = [...auditLines({ lines: 200, seed: 8 })];
+    const lines = [...auditLines({ lines: 600, seed: 8 })];
+    // A value longer than a decoding window (32 KiB), among ordinary ones.
+    lines.splice(100, 0, `{"time":"2026-03-02T09:00:01Z","type":"request","request":{"id":"r-long","operation":"read","path":"secret/${'x'.repeat(40_000)}"}}`);
     const batch = buildBatch(lines);
     expect(batch.rows.ascii).toBe(true);
-    rowsOf(batch.rows).forEach((row, i) => expect(row.entry).toEqual(normalised(lines[i]!).entry));
+    expect(batch.rows.ends[batch.rows.stringCount - 1]).toBeGreaterThan(4 * 32 * 1024); // several windows
+    rowsOf(batch.rows).forEach((row, i) => {
+      const { entry, hmacs } = normalised(lines[i]!);
+      expect(row.entry).toEqual(entry);
+      expect(row.hmacs).toEqual(hmacs);
+    });
   });
 
   it('grows past its first capacity and replaces a row in place', () => {
