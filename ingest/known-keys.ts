@@ -9,14 +9,21 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 
-/** 2^25 bits (4 MiB): with two probes per key, ~0.4% false positives at 1M keys, ~20% at 10M. */
-const BITS_LOG2 = 25;
-const MASK = (1 << BITS_LOG2) - 1;
+/**
+ * A blocked Bloom filter: a key sets two bits of one 32-bit word, so a lookup (and the add after it) reads one
+ * cache line of the 4 MiB table. ~0.4% false positives at 1M keys, ~1.4% at 2M, ~22% at 10M.
+ */
+const WORDS_LOG2 = 20;
 /**
  * Databases with more rows than this ingest without a filter: reading every stored key first would cost more
  * than it saves a small ingest (~0.2 s a million keys), and the filter would mostly answer "maybe".
  */
 export const MAX_KEYS_TO_LOAD = 2_000_000;
+
+/** The two bits a key sets in its word, from the hash's low 10 bits (the word comes from its high bits). */
+function bitsOf(h: number): number {
+  return (1 << (h & 31)) | (1 << ((h >>> 5) & 31));
+}
 
 /** 32-bit avalanche (MurmurHash3's finaliser). */
 function mix(h: number): number {
@@ -29,18 +36,18 @@ function mix(h: number): number {
 }
 
 export class KnownKeys {
-  private readonly bits = new Uint32Array(1 << (BITS_LOG2 - 5));
+  private readonly words = new Uint32Array(1 << WORDS_LOG2);
 
   add(key: number): void {
     const h = this.hash(key);
-    this.set(h & MASK);
-    this.set(mix(h + 0x6b43a9b5) & MASK);
+    this.words[h >>> (32 - WORDS_LOG2)]! |= bitsOf(h);
   }
 
   /** False when the key was never added; true when it may have been. */
   mayHave(key: number): boolean {
     const h = this.hash(key);
-    return this.has(h & MASK) && this.has(mix(h + 0x6b43a9b5) & MASK);
+    const bits = bitsOf(h);
+    return (this.words[h >>> (32 - WORDS_LOG2)]! & bits) === bits;
   }
 
   /** The stored keys, or null when there are too many to be worth it. */
@@ -58,13 +65,5 @@ export class KnownKeys {
   private hash(key: number): number {
     const high = Math.floor(key / 4294967296);
     return mix((key >>> 0) ^ mix(high + 0x9e3779b9));
-  }
-
-  private set(bit: number): void {
-    this.bits[bit >>> 5]! |= 1 << (bit & 31);
-  }
-
-  private has(bit: number): boolean {
-    return (this.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   }
 }

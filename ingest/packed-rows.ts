@@ -291,6 +291,23 @@ export function forEachRow(rows: PackedRows, visit: (row: RowView) => void): voi
   }
 }
 
+/**
+ * Writes each row's values into `args` from position `first`, in packed order (entry values, HMACs, line offset,
+ * line length: ROW_WIDTH of them), and calls `visit`. The writer binds `args` as one statement's arguments: no
+ * array is built per row.
+ */
+export function forEachRowInto(rows: PackedRows, args: unknown[], first: number, visit: () => void): void {
+  const { count, kinds, cells } = rows;
+  const strings = new StringTable(rows);
+  for (let r = 0, k = 0; r < count; r++) {
+    for (let c = first; c < first + ROW_WIDTH; c++, k++) {
+      const kind = kinds[k];
+      args[c] = kind === STRING ? strings.get(cells[k]!) : kind === NUMBER ? cells[k] : null;
+    }
+    visit();
+  }
+}
+
 /** Every row as fresh arrays (tests, diagnostics). */
 export function rowsOf(rows: PackedRows): RowView[] {
   const out: RowView[] = [];

@@ -11,7 +11,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { lastLineIdReader, type Database, type KeytrailDb } from '../db/index.js';
 import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
 import type { PreparedBatch } from './batch.js';
-import { forEachRow } from './packed-rows.js';
+import { forEachRowInto, ROW_WIDTH } from './packed-rows.js';
 import { compressBatchBytes } from '../db/batch-bytes.js';
 import { KnownKeys } from './known-keys.js';
 
@@ -98,8 +98,17 @@ export interface FileCheckpointRow {
   complete: number;
 }
 
-/** One row a line: the entry with its first device's copy (its id is the line's id), in bind order. */
-const ENTRY_ROW_COLUMNS = ['id', ...ENTRY_COLUMNS, 'device', 'batch_id', 'line_offset', 'line_length', ...COPY_HMAC_COLUMNS] as const;
+/**
+ * One row a line: the entry with its first device's copy (its id is the line's id), in bind order: the row's
+ * own columns, then its packed values in packed order (packed-rows.ts), which are written into the arguments as
+ * they are.
+ */
+const ENTRY_ROW_COLUMNS = ['id', 'device', 'batch_id', ...ENTRY_COLUMNS, ...COPY_HMAC_COLUMNS, 'line_offset', 'line_length'] as const;
+/** Where the packed values start among the arguments, and where each one is. */
+const PACKED = 3;
+const HMACS = PACKED + ENTRY_COLUMNS.length;
+const LINE_OFFSET = HMACS + COPY_HMAC_COLUMNS.length;
+const LINE_LENGTH = LINE_OFFSET + 1;
 /** Positions among the entry values (ENTRY_COLUMNS order). */
 const REQUEST_ID = ENTRY_COLUMNS.indexOf('request_id');
 const TYPE = ENTRY_COLUMNS.indexOf('type');
@@ -123,6 +132,7 @@ export class IngestStore {
   /** Stored request keys (known-keys.ts): loaded at the first batch, null when not worth it or no longer true. */
   private knownKeys: KnownKeys | null | undefined;
   private knownAtDataVersion = 0;
+  private readonly entryArgs = new Array<unknown>(PACKED + ROW_WIDTH).fill(null);
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
   private readonly batchCounts: Prepared;
@@ -331,28 +341,35 @@ export class IngestStore {
     let nextId = lastId + 1;
     const device = src.device;
     const known = this.knownKeysNow(lastId);
-    forEachRow(batch.rows, (row) => {
+    // One array of arguments for every row (better-sqlite3 reads an array argument element by element through
+    // a slow property lookup, so it is spread into the call).
+    const args = this.entryArgs;
+    args[1] = device;
+    args[2] = batchId;
+    forEachRowInto(batch.rows, args, PACKED, () => {
       const id = nextId++;
-      const entry = row.entry;
       // An entry is unique on request id and type: probed by its integer key (not unique, db/request-key.ts)
       // inside the group's write transaction, where no other writer can insert in between. A separate probe
       // costs less than INSERT … WHERE NOT EXISTS, for which SQLite first copies the row to a temporary table.
       // A key the filter has never seen needs no probe.
-      const key = entry[REQUEST_KEY] as number | null;
+      const key = args[PACKED + REQUEST_KEY] as number | null;
       const entryId =
         key === null || (known !== null && !known.mayHave(key))
           ? undefined
-          : (this.storedEntryId.get(key, entry[REQUEST_ID], entry[TYPE]) as number | undefined);
+          : (this.storedEntryId.get(key, args[PACKED + REQUEST_ID], args[PACKED + TYPE]) as number | undefined);
       if (entryId === undefined) {
-        // One row a line: the entry with this device's copy. Values are spread into arguments: better-sqlite3
-        // reads an array argument element by element through a slow property lookup.
-        this.insertEntry.run(id, ...entry, device, batchId, row.lineOffset, row.lineLength, ...row.hmacs);
+        // One row a line: the entry with this device's copy.
+        args[0] = id;
+        this.insertEntry.run(...args);
         if (key !== null) known?.add(key);
         stored++;
         return;
       }
       // Already stored (another device, or an HA node, logged it first): this device's copy is kept beside it.
-      this.insertExtraCopy.run(id, entryId, device, entry[TIME], entry[TIME_KEY], batchId, row.lineOffset, row.lineLength, ...row.hmacs);
+      this.insertExtraCopy.run(
+        id, entryId, device, args[PACKED + TIME], args[PACKED + TIME_KEY], batchId, args[LINE_OFFSET], args[LINE_LENGTH],
+        ...args.slice(HMACS, LINE_OFFSET),
+      );
       duplicates++;
     });
     this.insertQuarantines(src, batch, batchId, now);
