@@ -140,8 +140,10 @@ export class PackedRowsWriter {
   }
 
   private addString(v: string): number {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    if (this.text.length - this.textLength < v.length * 3) this.growText(this.textLength + v.length * 3);
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit; a long string is measured (a path of many MiB would
+    // otherwise grow the buffer by three times its size).
+    const room = v.length > 65536 ? Buffer.byteLength(v) : v.length * 3;
+    if (this.text.length - this.textLength < room) this.growText(this.textLength + room);
     const bytes = utf8Write(this.text, v, this.textLength);
     // As many bytes as UTF-16 code units only when every character is ASCII (any other takes two bytes or more).
     if (bytes !== v.length) this.ascii = false;

@@ -69,6 +69,12 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     });
   });
 
+  it('keeps values of hundreds of KiB, ASCII or not, whole', () => {
+    const lines = ['x', 'é', '😀'].map((c, i) => `{"time":"2026-03-02T09:00:0${i}Z","type":"request","request":{"id":"r-${i}","path":"secret/${c.repeat(100_000)}"}}`);
+    const rows = rowsOf(buildBatch(lines).rows);
+    rows.forEach((row, i) => expect(row.entry).toEqual(normalised(lines[i]!).entry));
+  });
+
   it('grows past its first capacity and replaces a row in place', () => {
     const lines = [...auditLines({ lines: 40, seed: 6 })];
     const writer = new PackedRowsWriter(4);
