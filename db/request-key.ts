@@ -14,7 +14,7 @@ const TWO_POW_32 = 4294967296;
 const HIGH_MASK = 0x3fff;
 
 /** 32-bit avalanche (MurmurHash3's finaliser): every input bit flips about half of the output bits. */
-function mix(h: number): number {
+export function mix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -32,7 +32,7 @@ function requestIdHash(requestId: string): number {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
   }
-  return (mix(b) & HIGH_MASK) * TWO_POW_32 + mix(a ^ requestId.length);
+  return (mix32(b) & HIGH_MASK) * TWO_POW_32 + mix32(a ^ requestId.length);
 }
 
 /** The key of one entry: even for a `request`, odd for a `response`. */

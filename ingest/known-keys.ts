@@ -8,6 +8,7 @@
  * commits (IngestStore checks `PRAGMA data_version`).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { mix32 } from '../db/request-key.js';
 
 /**
  * A blocked Bloom filter: a key sets two bits of one 32-bit word, so a lookup (and the add after it) reads one
@@ -23,16 +24,6 @@ export const MAX_KEYS_TO_LOAD = 2_000_000;
 /** The two bits a key sets in its word, from the hash's low 10 bits (the word comes from its high bits). */
 function bitsOf(h: number): number {
   return (1 << (h & 31)) | (1 << ((h >>> 5) & 31));
-}
-
-/** 32-bit avalanche (MurmurHash3's finaliser). */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 export class KnownKeys {
@@ -64,6 +55,6 @@ export class KnownKeys {
   /** Keys are up to 47 bits: both halves mixed into 32 (a request and its response differ in the lowest bit). */
   private hash(key: number): number {
     const high = Math.floor(key / 4294967296);
-    return mix((key >>> 0) ^ mix(high + 0x9e3779b9));
+    return mix32((key >>> 0) ^ mix32(high + 0x9e3779b9));
   }
 }

@@ -1,25 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { tempDir } from './helpers/cli.js';
+import { batchOfLines } from './helpers/batches.js';
 import { KnownKeys } from '../ingest/known-keys.js';
-import { BatchBuilder, type PreparedBatch } from '../ingest/batch.js';
 import { IngestStore } from '../ingest/store.js';
-import { Redactor } from '../ingest/redact.js';
 import { openDatabase, requestKey } from '../db/index.js';
 import { auditLines } from '../bench/gen-audit.js';
 
 const tmp = tempDir('keytrail-known-keys-');
 afterAll(() => tmp.cleanup());
-
-function batchOf(lines: string[]): PreparedBatch {
-  const builder = new BatchBuilder({ prefix: null, logRaw: false, redactor: () => new Redactor(Buffer.alloc(32, 5)) }, 0);
-  let offset = 0;
-  for (const line of lines) {
-    builder.addLine(Buffer.from(line), offset);
-    offset += Buffer.byteLength(line) + 1;
-  }
-  return builder.finish();
-}
 
 const source = (device: string) => ({ device, source: 'file' as const, fileFingerprint: null, filePath: null });
 
@@ -45,10 +34,10 @@ describe('ingest: the filter of stored request keys that spares the dedupe probe
       const lines = [...auditLines({ lines: 30, seed: 21 })];
       const a = new IngestStore(first);
       const b = new IngestStore(second);
-      expect(a.commit(source('a'), batchOf(lines.slice(0, 10)), null).stored).toBe(10); // loads a's filter
-      expect(b.commit(source('b'), batchOf(lines.slice(10, 20)), null).stored).toBe(10);
+      expect(a.commit(source('a'), batchOfLines(lines.slice(0, 10)), null).stored).toBe(10); // loads a's filter
+      expect(b.commit(source('b'), batchOfLines(lines.slice(10, 20)), null).stored).toBe(10);
       // Lines 10-19 are in the database but not in a's filter: a must probe for them again.
-      const result = a.commit(source('a'), batchOf(lines.slice(10, 30)), null);
+      const result = a.commit(source('a'), batchOfLines(lines.slice(10, 30)), null);
       expect(result).toMatchObject({ stored: 10, duplicates: 10 });
       expect(first.sqlite.prepare('SELECT count(*) FROM audit_entries').pluck().get()).toBe(30);
     } finally {
@@ -61,13 +50,13 @@ describe('ingest: the filter of stored request keys that spares the dedupe probe
     const path = join(tmp.dir, 'one-writer.db');
     const lines = [...auditLines({ lines: 20, seed: 22 })];
     const before = await openDatabase(path);
-    new IngestStore(before).commit(source('a'), batchOf(lines.slice(0, 5)), null);
+    new IngestStore(before).commit(source('a'), batchOfLines(lines.slice(0, 5)), null);
     before.sqlite.close();
     const handle = await openDatabase(path);
     try {
       const store = new IngestStore(handle);
-      expect(store.commit(source('b'), batchOf(lines.slice(0, 10)), null)).toMatchObject({ stored: 5, duplicates: 5 });
-      expect(store.commit(source('c'), batchOf([...lines.slice(8, 12), lines[11]!]), null)).toMatchObject({ stored: 2, duplicates: 3 });
+      expect(store.commit(source('b'), batchOfLines(lines.slice(0, 10)), null)).toMatchObject({ stored: 5, duplicates: 5 });
+      expect(store.commit(source('c'), batchOfLines([...lines.slice(8, 12), lines[11]!]), null)).toMatchObject({ stored: 2, duplicates: 3 });
       expect(handle.sqlite.prepare('SELECT count(*) FROM audit_entries').pluck().get()).toBe(12);
     } finally {
       handle.sqlite.close();

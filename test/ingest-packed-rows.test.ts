@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { BatchBuilder, batchTransferList } from '../ingest/batch.js';
+import { batchOfLines } from './helpers/batches.js';
+import { batchTransferList } from '../ingest/batch.js';
 import { PackedRowsWriter, rowsOf } from '../ingest/packed-rows.js';
 import { parseAuditLine } from '../ingest/parse.js';
 import { normaliseEntry } from '../ingest/normalize.js';
-import { Redactor } from '../ingest/redact.js';
 import { auditLines } from '../bench/gen-audit.js';
-
-function buildBatch(lines: string[]) {
-  const builder = new BatchBuilder({ prefix: null, logRaw: false, redactor: () => new Redactor(Buffer.alloc(32, 7)) }, 0);
-  let offset = 0;
-  for (const line of lines) {
-    const bytes = Buffer.from(line);
-    builder.addLine(bytes, offset);
-    offset += bytes.length + 1;
-  }
-  return builder.finish();
-}
 
 function normalised(line: string) {
   const p = parseAuditLine(Buffer.from(line), null);
@@ -30,7 +19,7 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     lines.push('{"time":"2026-03-02T09:00:00.5Z","type":"request","auth":{"token_type":""},"request":{"operation":"help","path":"sys/x","remote_port":-1.5}}');
     // Strings travel as UTF-8 bytes: characters of two, three and four bytes come back as they were.
     lines.push('{"time":"2026-03-02T09:00:01Z","type":"request","auth":{"display_name":"jwt-zoë","metadata":{"project":"日本/ü"}},"request":{"id":"r-ü","operation":"read","path":"secret/data/ünïcødé/😀"}}');
-    const batch = buildBatch(lines);
+    const batch = batchOfLines(lines);
 
     // What the worker posts (structured clone, typed arrays transferred) is what the writer reads.
     const received = structuredClone(batch, { transfer: batchTransferList(batch) });
@@ -59,7 +48,7 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     const lines = [...auditLines({ lines: 600, seed: 8 })];
     // A value longer than a decoding window (32 KiB), among ordinary ones.
     lines.splice(100, 0, `{"time":"2026-03-02T09:00:01Z","type":"request","request":{"id":"r-long","operation":"read","path":"secret/${'x'.repeat(40_000)}"}}`);
-    const batch = buildBatch(lines);
+    const batch = batchOfLines(lines);
     expect(batch.rows.ascii).toBe(true);
     expect(batch.rows.ends[batch.rows.stringCount - 1]).toBeGreaterThan(4 * 32 * 1024); // several windows
     rowsOf(batch.rows).forEach((row, i) => {
@@ -71,7 +60,7 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
 
   it('keeps values of hundreds of KiB, ASCII or not, whole', () => {
     const lines = ['x', 'é', '😀'].map((c, i) => `{"time":"2026-03-02T09:00:0${i}Z","type":"request","request":{"id":"r-${i}","path":"secret/${c.repeat(100_000)}"}}`);
-    const rows = rowsOf(buildBatch(lines).rows);
+    const rows = rowsOf(batchOfLines(lines).rows);
     rows.forEach((row, i) => expect(row.entry).toEqual(normalised(lines[i]!).entry));
   });
 

@@ -2,25 +2,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { tempDir } from './helpers/cli.js';
-import { BatchBuilder, sealBatch, type PreparedBatch } from '../ingest/batch.js';
+import { batchOfLines } from './helpers/batches.js';
+import { sealBatch, type PreparedBatch } from '../ingest/batch.js';
 import { IngestStore } from '../ingest/store.js';
-import { Redactor } from '../ingest/redact.js';
 import { decompressBatchBytes, openDatabase } from '../db/index.js';
 import { auditLines } from '../bench/gen-audit.js';
 
 const tmp = tempDir('keytrail-sealed-');
 afterAll(() => tmp.cleanup());
-
-function batchOf(lines: string[], logRaw = false): PreparedBatch {
-  const builder = new BatchBuilder({ prefix: null, logRaw, redactor: () => new Redactor(Buffer.alloc(32, 3)) }, 0);
-  let offset = 0;
-  for (const line of lines) {
-    const bytes = Buffer.from(line);
-    builder.addLine(bytes, offset);
-    offset += bytes.length + 1;
-  }
-  return builder.finish();
-}
 
 /** Commits the batch into a new database; returns what the batch row holds. */
 async function commit(name: string, batch: PreparedBatch) {
@@ -40,8 +29,8 @@ async function commit(name: string, batch: PreparedBatch) {
 describe('ingest: a batch hashed and compressed by the parse worker (the writer is behind)', () => {
   it('stores the same hashes, bytes and rows as a batch the writer hashes and compresses', async () => {
     const lines = [...auditLines({ lines: 120, seed: 11 })];
-    const byWriter = batchOf(lines);
-    const byWorker = batchOf(lines);
+    const byWriter = batchOfLines(lines);
+    const byWorker = batchOfLines(lines);
     expect(byWorker.sha256).toBeNull(); // exact bytes: left for whoever has the time
     sealBatch(byWorker);
     const stored = Buffer.from(byWorker.stored);
@@ -59,7 +48,7 @@ describe('ingest: a batch hashed and compressed by the parse worker (the writer 
 
   it('keeps the hashes of redacted bytes (read bytes and stored bytes differ)', () => {
     const lines = [...auditLines({ lines: 20, seed: 12 })];
-    const batch = batchOf(lines, true);
+    const batch = batchOfLines(lines, { logRaw: true });
     const { sha256, storedSha256 } = batch;
     expect(sha256).not.toBeNull();
     sealBatch(batch);
