@@ -1,7 +1,7 @@
 /**
  * Builds one ingest batch from consecutive lines: parsed and normalised entries, quarantined lines, the
- * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device; the store compresses them), and
- * the SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse
+ * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device; compressed by sealBatch or the
+ * store), and the SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse
  * worker for files and inline for sockets.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -326,7 +326,8 @@ export class BatchBuilder {
       this.hash = this.hashBeforePieces;
       this.hashBeforePieces = null;
     }
-    // Exact bytes (no redaction, no over-long or torn line) are hashed by the store, off the parse worker.
+    // Exact bytes (no redaction, no over-long or torn line) are hashed later, once for both hashes: by sealBatch
+    // or by the store, whichever thread has the time.
     const storeHashes = this.exact && !this.logRaw;
     if (!storeHashes) this.hashStoredBytes();
     const stored = this.storedBytes();

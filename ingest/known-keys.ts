@@ -4,19 +4,19 @@
  * three bound values) and a descent of the request-key index, ~1 µs of the writer's ~17 µs a line. A filter has
  * no false negatives: "maybe" still probes, so a false positive costs only the probe it would have cost anyway.
  *
- * It is only as good as what it saw: built from the stored keys, it must be thrown away when another connection
- * commits (IngestStore checks `PRAGMA data_version`).
+ * It is only as good as what it saw: built from the stored keys, it must be thrown away once anyone else writes
+ * lines (IngestStore checks `PRAGMA data_version` and the highest line id).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { mix32 } from '../db/request-key.js';
 
 /**
  * A blocked Bloom filter: a key sets two bits of one 32-bit word, so a lookup (and the add after it) reads one
- * cache line of the 4 MiB table. ~0.4% false positives at 1M keys, ~1.4% at 2M, ~22% at 10M.
+ * cache line of the 4 MiB table. About 1% false positives at 1M keys, 2% at 2M, 22% at 10M.
  */
 const WORDS_LOG2 = 20;
 /**
- * Databases with more rows than this ingest without a filter: reading every stored key first would cost more
+ * Databases whose highest line id (db/line-ids.ts) is above this ingest without a filter: reading every stored key first would cost more
  * than it saves a small ingest (~0.2 s a million keys), and the filter would mostly answer "maybe".
  */
 export const MAX_KEYS_TO_LOAD = 2_000_000;

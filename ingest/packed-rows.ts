@@ -207,9 +207,7 @@ function takeSpare(length: number): RowArrays | undefined {
 
 /** The buffers to transfer (not copy) when posting packed rows to another thread. */
 export function transferList(rows: RowArrays): ArrayBuffer[] {
-  const buffers = [rows.kinds.buffer, rows.cells.buffer, rows.text.buffer, rows.ends.buffer] as ArrayBuffer[];
-  // An empty batch's arrays may share one zero-length buffer; a buffer is listed once.
-  return [...new Set(buffers)];
+  return [rows.kinds.buffer, rows.cells.buffer, rows.text.buffer, rows.ends.buffer] as ArrayBuffer[];
 }
 
 /**
@@ -243,7 +241,7 @@ const WINDOW_BYTES = 32 * 1024;
 
 /** Strings of a batch decoded from its UTF-8 bytes, each once, when first bound. */
 class StringTable {
-  private readonly decoded: (string | undefined)[] = [];
+  private readonly decoded: (string | undefined)[];
   private readonly bytes: Buffer;
   private window = '';
   private windowStart = 0;
@@ -251,6 +249,7 @@ class StringTable {
 
   constructor(private readonly rows: PackedRows) {
     this.bytes = Buffer.from(rows.text.buffer, rows.text.byteOffset, rows.text.byteLength);
+    this.decoded = new Array<string | undefined>(rows.stringCount).fill(undefined);
   }
 
   get(i: number): string {
@@ -264,9 +263,10 @@ class StringTable {
 
   private decode(start: number, end: number): string {
     if (!this.rows.ascii) return decode(this.bytes, 'utf8', start, end);
-    if (end - start > WINDOW_BYTES) return decode(this.bytes, 'latin1', start, end);
-    // Strings are first bound in the order they were packed: the window moves forward through the text.
-    if (start < this.windowStart || end > this.windowEnd) {
+    // Strings are first bound in the order they were packed, so the window moves forward through the text. A
+    // string behind it (a row packed again after redaction) or longer than a window is decoded on its own.
+    if (end - start > WINDOW_BYTES || start < this.windowStart) return decode(this.bytes, 'latin1', start, end);
+    if (end > this.windowEnd) {
       this.windowStart = start;
       this.windowEnd = Math.min(start + WINDOW_BYTES, this.rows.ends[this.rows.stringCount - 1]!);
       this.window = decode(this.bytes, 'latin1', this.windowStart, this.windowEnd);

@@ -132,6 +132,8 @@ export class IngestStore {
   /** Stored request keys (known-keys.ts): loaded at the first batch, null when not worth it or no longer true. */
   private knownKeys: KnownKeys | null | undefined;
   private knownAtDataVersion = 0;
+  /** The highest line id after this store's last batch: another writer on this connection moves it. */
+  private knownAtLastId = 0;
   private readonly entryArgs = new Array<unknown>(PACKED + ROW_WIDTH).fill(null);
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
@@ -372,6 +374,7 @@ export class IngestStore {
       );
       duplicates++;
     });
+    this.knownAtLastId = nextId - 1;
     this.insertQuarantines(src, batch, batchId, now);
     this.batchCounts.run({ id: batchId, stored, duplicates, quarantined: batch.quarantined.length });
     this.upsertDevice.run({
@@ -387,14 +390,15 @@ export class IngestStore {
 
   /**
    * The filter of stored request keys, valid inside this write transaction. Loaded at the first batch; dropped
-   * for good once another connection has committed (its entries are not in it: a duplicate would pass as new).
-   * A batch rolled back leaves its keys in the filter, which only costs those keys a probe.
+   * for good once anyone else has written lines (their entries are not in it: a duplicate would pass as new):
+   * another connection (`data_version` moved) or other code on this connection (the highest line id is not the
+   * one this store's last batch left). A rolled-back group moves the line id back and drops it too.
    */
-  private knownKeysNow(storedLines: number): KnownKeys | null {
+  private knownKeysNow(lastLineId: number): KnownKeys | null {
     const dataVersion = this.sqlite.pragma('data_version', { simple: true }) as number;
     if (this.knownKeys === undefined) {
-      this.knownKeys = KnownKeys.load(this.sqlite, storedLines);
-    } else if (this.knownKeys !== null && dataVersion !== this.knownAtDataVersion) {
+      this.knownKeys = KnownKeys.load(this.sqlite, lastLineId);
+    } else if (this.knownKeys !== null && (dataVersion !== this.knownAtDataVersion || lastLineId !== this.knownAtLastId)) {
       this.knownKeys = null;
     }
     this.knownAtDataVersion = dataVersion;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
 import { batchTransferList, recycleLineBuffer } from './batch.js';
+import { recycleRows } from './packed-rows.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -20,7 +21,10 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
     for await (const event of readFileBatches(path, opts)) {
       yield event;
       // Committed: its line buffer serves a later batch.
-      if (event.kind === 'batch') recycleLineBuffer(event.batch.stored);
+      if (event.kind === 'batch') {
+        recycleLineBuffer(event.batch.stored);
+        recycleRows(event.batch.rows);
+      }
     }
     return;
   }

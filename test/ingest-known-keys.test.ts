@@ -46,6 +46,21 @@ describe('ingest: the filter of stored request keys that spares the dedupe probe
     }
   });
 
+  it('still finds a duplicate that other code on the same connection stored after the filter was loaded', async () => {
+    const handle = await openDatabase(join(tmp.dir, 'one-connection.db'));
+    try {
+      const lines = [...auditLines({ lines: 30, seed: 23 })];
+      const a = new IngestStore(handle);
+      const b = new IngestStore(handle); // e.g. a socket listener beside a file ingest, in one process
+      expect(a.commit(source('a'), batchOfLines(lines.slice(0, 10)), null).stored).toBe(10);
+      expect(b.commit(source('b'), batchOfLines(lines.slice(10, 20)), null).stored).toBe(10);
+      expect(a.commit(source('a'), batchOfLines(lines.slice(10, 30)), null)).toMatchObject({ stored: 10, duplicates: 10 });
+      expect(handle.sqlite.prepare('SELECT count(*) FROM audit_entries').pluck().get()).toBe(30);
+    } finally {
+      handle.sqlite.close();
+    }
+  });
+
   it('finds a duplicate it stored itself, within a batch and across batches, and one stored before it started', async () => {
     const path = join(tmp.dir, 'one-writer.db');
     const lines = [...auditLines({ lines: 20, seed: 22 })];
