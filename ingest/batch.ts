@@ -1,14 +1,14 @@
 /**
  * Builds one ingest batch from consecutive lines: parsed and normalised entries, quarantined lines, the
- * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device; compressed by sealBatch or the
- * store), and the SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse
- * worker for files and inline for sockets.
+ * stored bytes (the exact bytes, or the redacted lines of a `log_raw` device; compressed by sealBatch), and
+ * the SHA-256 of the original and of the stored bytes. Pure computation, no database: it runs in the parse worker
+ * for files and inline for sockets.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parseAuditLine, type QuarantineReason } from './parse.js';
 import { normaliseEntry } from './normalize.js';
 import { looksLogRaw, maskTokens, Redactor } from './redact.js';
-import { PackedRowsWriter, transferList, type PackedRows } from './packed-rows.js';
+import { PackedRowsWriter, recycleRows, transferList, type PackedRows, type RowArrays } from './packed-rows.js';
 import { compressBatchBytes, type CompressedBatchBytes } from '../db/batch-bytes.js';
 
 export interface QuarantineRecord {
@@ -89,6 +89,12 @@ const MAX_POOLED_BYTES = 8 * 1024 * 1024;
 export function recycleLineBuffer(stored: Uint8Array): void {
   const size = stored.buffer.byteLength;
   if (lineBuffers.length < MAX_LINE_BUFFERS && size > 0 && size <= MAX_POOLED_BYTES) lineBuffers.push(Buffer.from(stored.buffer as ArrayBuffer));
+}
+
+/** A committed batch's buffers (line buffer and row arrays) are free for a later batch of this thread. */
+export function recycleBatch(batch: { stored: Uint8Array; rows: RowArrays }): void {
+  recycleLineBuffer(batch.stored);
+  recycleRows(batch.rows);
 }
 
 /** What crosses between threads without a copy with a batch (and comes back with its ack): rows and stored bytes. */
@@ -331,8 +337,9 @@ export class BatchBuilder {
     const storeHashes = this.exact && !this.logRaw;
     if (!storeHashes) this.hashStoredBytes();
     const stored = this.storedBytes();
+    // Otherwise the stored bytes differ from the bytes read (redacted, or without an over-long or torn line).
     const sha256 = storeHashes ? null : this.hash.digest('hex');
-    const storedSha256 = storeHashes ? null : this.logRaw || !this.exact ? createHash('sha256').update(stored).digest('hex') : sha256;
+    const storedSha256 = storeHashes ? null : createHash('sha256').update(stored).digest('hex');
     return {
       startOffset: this.startOffset,
       endOffset: this.endOffset,

@@ -16,8 +16,9 @@ import { mix32 } from '../db/request-key.js';
  */
 const WORDS_LOG2 = 20;
 /**
- * Databases whose highest line id (db/line-ids.ts) is above this ingest without a filter: reading every stored key first would cost more
- * than it saves a small ingest (~0.2 s a million keys), and the filter would mostly answer "maybe".
+ * Databases whose highest line id (db/line-ids.ts) is above this ingest without a filter: reading every stored
+ * key first would cost more than it saves a small ingest (~0.2 s a million keys), and the filter would mostly
+ * answer "maybe".
  */
 export const MAX_KEYS_TO_LOAD = 2_000_000;
 
@@ -42,8 +43,8 @@ export class KnownKeys {
   }
 
   /** The stored keys, or null when there are too many to be worth it. */
-  static load(sqlite: BetterSqlite3.Database, storedLines: number): KnownKeys | null {
-    if (storedLines > MAX_KEYS_TO_LOAD) return null;
+  static load(sqlite: BetterSqlite3.Database, lastLineId: number): KnownKeys | null {
+    if (lastLineId > MAX_KEYS_TO_LOAD) return null;
     const known = new KnownKeys();
     // An index-only scan of the request-key index.
     for (const key of sqlite.prepare('SELECT request_key FROM audit_entries WHERE request_key IS NOT NULL').pluck().iterate()) {

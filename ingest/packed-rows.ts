@@ -43,7 +43,7 @@ export interface PackedRows {
   ascii: boolean;
 }
 
-/** One row as the writer binds it: entry values in ENTRY_COLUMNS order, HMACs in COPY_HMAC_COLUMNS order. */
+/** One row's values: entry values in ENTRY_COLUMNS order, HMACs in COPY_HMAC_COLUMNS order (rowsOf). */
 export interface RowView {
   entry: unknown[];
   hmacs: unknown[];
@@ -226,7 +226,7 @@ function utf8Write(buffer: Buffer, text: string, offset: number): number {
   return primitives.utf8Write ? primitives.utf8Write.call(buffer, text, offset, buffer.length - offset) : buffer.write(text, offset);
 }
 
-function decode(buffer: Buffer, encoding: 'latin1' | 'utf8', start: number, end: number): string {
+function sliceText(buffer: Buffer, encoding: 'latin1' | 'utf8', start: number, end: number): string {
   const slice = encoding === 'latin1' ? primitives.latin1Slice : primitives.utf8Slice;
   return slice ? slice.call(buffer, start, end) : buffer.toString(encoding, start, end);
 }
@@ -262,34 +262,16 @@ class StringTable {
   }
 
   private decode(start: number, end: number): string {
-    if (!this.rows.ascii) return decode(this.bytes, 'utf8', start, end);
+    if (!this.rows.ascii) return sliceText(this.bytes, 'utf8', start, end);
     // Strings are first bound in the order they were packed, so the window moves forward through the text. A
     // string behind it (a row packed again after redaction) or longer than a window is decoded on its own.
-    if (end - start > WINDOW_BYTES || start < this.windowStart) return decode(this.bytes, 'latin1', start, end);
+    if (end - start > WINDOW_BYTES || start < this.windowStart) return sliceText(this.bytes, 'latin1', start, end);
     if (end > this.windowEnd) {
       this.windowStart = start;
       this.windowEnd = Math.min(start + WINDOW_BYTES, this.rows.ends[this.rows.stringCount - 1]!);
-      this.window = decode(this.bytes, 'latin1', this.windowStart, this.windowEnd);
+      this.window = sliceText(this.bytes, 'latin1', this.windowStart, this.windowEnd);
     }
     return this.window.substring(start - this.windowStart, end - this.windowStart);
-  }
-}
-
-/**
- * Calls `visit` for each row with a view whose arrays are reused from row to row (the writer binds them at
- * once; copy them to keep them).
- */
-export function forEachRow(rows: PackedRows, visit: (row: RowView) => void): void {
-  const { count, kinds, cells } = rows;
-  const strings = new StringTable(rows);
-  const view: RowView = { entry: new Array<unknown>(ENTRY_WIDTH), hmacs: new Array<unknown>(HMAC_WIDTH), lineOffset: 0, lineLength: 0 };
-  const value = (k: number): unknown => (kinds[k] === STRING ? strings.get(cells[k]!) : kinds[k] === NUMBER ? cells[k] : null);
-  for (let r = 0, k = 0; r < count; r++) {
-    for (let c = 0; c < ENTRY_WIDTH; c++) view.entry[c] = value(k++);
-    for (let c = 0; c < HMAC_WIDTH; c++) view.hmacs[c] = value(k++);
-    view.lineOffset = cells[k++]!;
-    view.lineLength = cells[k++]!;
-    visit(view);
   }
 }
 
@@ -313,6 +295,14 @@ export function forEachRowInto(rows: PackedRows, args: unknown[], first: number,
 /** Every row as fresh arrays (tests, diagnostics). */
 export function rowsOf(rows: PackedRows): RowView[] {
   const out: RowView[] = [];
-  forEachRow(rows, (v) => out.push({ entry: [...v.entry], hmacs: [...v.hmacs], lineOffset: v.lineOffset, lineLength: v.lineLength }));
+  const values = new Array<unknown>(ROW_WIDTH);
+  forEachRowInto(rows, values, 0, () =>
+    out.push({
+      entry: values.slice(0, ENTRY_WIDTH),
+      hmacs: values.slice(ENTRY_WIDTH, LINE_OFFSET),
+      lineOffset: values[LINE_OFFSET] as number,
+      lineLength: values[LINE_OFFSET + 1] as number,
+    }),
+  );
   return out;
 }

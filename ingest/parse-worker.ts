@@ -1,13 +1,13 @@
 /**
  * Parse worker: reads, splits, parses, normalises and redacts one file's batches while the main thread writes
- * the previous ones, and hashes and compresses them too when the writer is behind. At most six batches wait for the writer (flat memory). A batch's
- * rows are packed (packed-rows.ts) and their typed arrays transferred: cloning every value cost the writer as
- * much as inserting it.
+ * the previous ones, and hashes and compresses them too when the writer is behind. At most six batches wait for
+ * the writer (flat memory). A batch's rows are packed (packed-rows.ts) and their typed arrays transferred:
+ * cloning every value cost the writer as much as inserting it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileBatches, type ReadOptions } from './reader.js';
-import { recycleRows, type RowArrays } from './packed-rows.js';
-import { batchTransferList, recycleLineBuffer, sealBatch } from './batch.js';
+import type { RowArrays } from './packed-rows.js';
+import { batchTransferList, recycleBatch, sealBatch } from './batch.js';
 
 /**
  * Enough batches (about 0.4 s of parsing) to keep the worker busy while the writer commits a group, which can
@@ -36,10 +36,9 @@ async function main(): Promise<void> {
   let wake: (() => void) | null = null;
   port.on('message', (msg: { type: string; rows?: RowArrays; stored?: Uint8Array }) => {
     if (msg.type === 'ack') {
-      if (msg.rows) recycleRows(msg.rows);
-      if (msg.stored) {
+      if (msg.rows && msg.stored) {
         inFlightBytes -= msg.stored.buffer.byteLength;
-        recycleLineBuffer(msg.stored);
+        recycleBatch({ rows: msg.rows, stored: msg.stored });
       }
       inFlight--;
       wake?.();

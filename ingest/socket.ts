@@ -7,8 +7,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import type { KeytrailDb } from '../db/index.js';
-import { BatchBuilder, recycleLineBuffer, type PreparedBatch } from './batch.js';
-import { recycleRows } from './packed-rows.js';
+import { BatchBuilder, recycleBatch, type PreparedBatch } from './batch.js';
 import { LineSplitter } from './lines.js';
 import { keyPathFor } from './redact.js';
 import { lazyRedactor } from './reader.js';
@@ -66,8 +65,7 @@ export async function startSocketListener(handle: KeytrailDb, opts: SocketListen
       const res = store.commit({ device: opts.device, source: 'socket', fileFingerprint: null, filePath: null }, batch, null);
       unsaved.shift();
       // Committed: its buffers serve a later batch.
-      recycleLineBuffer(batch.stored);
-      recycleRows(batch.rows);
+      recycleBatch(batch);
       totals.lines += batch.lineCount;
       totals.bytes += batch.endOffset - batch.startOffset;
       totals.stored += res.stored;

@@ -10,9 +10,8 @@ import { sql, type Compilable, type Kysely } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { lastLineIdReader, type Database, type KeytrailDb } from '../db/index.js';
 import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
-import type { PreparedBatch } from './batch.js';
+import { sealBatch, type PreparedBatch } from './batch.js';
 import { forEachRowInto, ROW_WIDTH } from './packed-rows.js';
-import { compressBatchBytes } from '../db/batch-bytes.js';
 import { KnownKeys } from './known-keys.js';
 
 const MARK = '\u0000kt:';
@@ -407,14 +406,15 @@ export class IngestStore {
 
   private insertBatchRow(src: SourceRef, batch: PreparedBatch, now: string): number {
     const prev = this.chainHead.get<{ chain_sha256: string }>({ device: src.device })?.chain_sha256 ?? null;
-    // Exact bytes may come unhashed (batch.ts): one hash is both the read and the stored bytes'.
-    const sha256 = batch.sha256 ?? createHash('sha256').update(batch.stored).digest('hex');
-    const storedSha256 = batch.storedSha256 ?? sha256;
+    // Hashed and compressed by the thread that built the batch, or here (sealBatch does whichever is left).
+    sealBatch(batch);
+    const sha256 = batch.sha256!;
+    const storedSha256 = batch.storedSha256!;
     const chain = createHash('sha256')
       .update(prev ?? '')
       .update(storedSha256)
       .digest('hex');
-    const raw = batch.compressed ?? compressBatchBytes(batch.stored);
+    const raw = batch.compressed!;
     const batchId = Number(
       this.insertBatch.run({
         device: src.device,

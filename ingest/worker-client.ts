@@ -7,8 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
-import { batchTransferList, recycleLineBuffer } from './batch.js';
-import { recycleRows } from './packed-rows.js';
+import { batchTransferList, recycleBatch } from './batch.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
@@ -20,11 +19,8 @@ export async function* batchesFor(path: string, opts: ReadOptions, useWorker: bo
   if (!useWorker || !workerAvailable()) {
     for await (const event of readFileBatches(path, opts)) {
       yield event;
-      // Committed: its line buffer serves a later batch.
-      if (event.kind === 'batch') {
-        recycleLineBuffer(event.batch.stored);
-        recycleRows(event.batch.rows);
-      }
+      // Committed: its buffers serve a later batch.
+      if (event.kind === 'batch') recycleBatch(event.batch);
     }
     return;
   }
