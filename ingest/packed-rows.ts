@@ -6,7 +6,7 @@
  * promoted, and the worker spent ~20% of its time collecting them.) All four arrays are transferred to the
  * writer without copying and come back with its ack. Values repeat heavily within a batch (type, paths, mounts,
  * policies, metadata, a job's token HMACs; a request and its response share id): a column's recent values are
- * written once. The writer binds values straight from the arrays.
+ * written once. The writer binds values straight from the arrays, a string as a view of its bytes.
  */
 import { COPY_HMAC_COLUMNS, ENTRY_COLUMNS } from './normalize.js';
 
@@ -39,8 +39,6 @@ export interface PackedRows {
   /** Where each string ends in `text` (string i starts where string i - 1 ends). */
   ends: Uint32Array;
   stringCount: number;
-  /** Every string is ASCII: byte offsets are character offsets. */
-  ascii: boolean;
 }
 
 /** One row's values: entry values in ENTRY_COLUMNS order, HMACs in COPY_HMAC_COLUMNS order (rowsOf). */
@@ -58,7 +56,6 @@ export class PackedRowsWriter {
   private ends: Uint32Array;
   private textLength = 0;
   private strings = 0;
-  private ascii = true;
   /** A column's recent distinct values and their string indexes, written round-robin. */
   private readonly recent = new Array<string | null>(ROW_WIDTH * RECENT).fill(null);
   private readonly recentIndex = new Float64Array(ROW_WIDTH * RECENT);
@@ -105,7 +102,7 @@ export class PackedRowsWriter {
   /** The packed rows; the writer must not be used afterwards (its arrays are handed over). */
   finish(): PackedRows {
     const text = new Uint8Array(this.text.buffer, this.text.byteOffset, this.text.byteLength);
-    return { count: this.rows, kinds: this.kinds, cells: this.cells, text, ends: this.ends, stringCount: this.strings, ascii: this.ascii };
+    return { count: this.rows, kinds: this.kinds, cells: this.cells, text, ends: this.ends, stringCount: this.strings };
   }
 
   private put(k: number, column: number, v: unknown): void {
@@ -144,10 +141,7 @@ export class PackedRowsWriter {
     // otherwise grow the buffer by three times its size).
     const room = v.length > 65536 ? Buffer.byteLength(v) : v.length * 3;
     if (this.text.length - this.textLength < room) this.growText(this.textLength + room);
-    const bytes = utf8Write(this.text, v, this.textLength);
-    // As many bytes as UTF-16 code units only when every character is ASCII (any other takes two bytes or more).
-    if (bytes !== v.length) this.ascii = false;
-    this.textLength += bytes;
+    this.textLength += utf8Write(this.text, v, this.textLength);
     if (this.strings === this.ends.length) {
       const ends = new Uint32Array(Math.max(64, this.ends.length * 2));
       ends.set(this.ends);
@@ -211,14 +205,11 @@ export function transferList(rows: RowArrays): ArrayBuffer[] {
 }
 
 /**
- * Node's primitives behind `Buffer#write` and `Buffer#toString` (present since Node's first releases, not in its
- * typings). A line has ~6 strings to pack and ~25 to bind: the public methods' argument handling cost as much
- * as the copies themselves.
+ * Node's primitive behind `Buffer#write` (present since Node's first releases, not in its typings). A line has
+ * ~6 strings to pack: the public method's argument handling cost as much as the copy itself.
  */
 interface BufferPrimitives {
   utf8Write?(text: string, offset: number, length: number): number;
-  latin1Slice?(start: number, end: number): string;
-  utf8Slice?(start: number, end: number): string;
 }
 const primitives = Buffer.prototype as BufferPrimitives;
 
@@ -226,70 +217,44 @@ function utf8Write(buffer: Buffer, text: string, offset: number): number {
   return primitives.utf8Write ? primitives.utf8Write.call(buffer, text, offset, buffer.length - offset) : buffer.write(text, offset);
 }
 
-function sliceText(buffer: Buffer, encoding: 'latin1' | 'utf8', start: number, end: number): string {
-  const slice = encoding === 'latin1' ? primitives.latin1Slice : primitives.utf8Slice;
-  return slice ? slice.call(buffer, start, end) : buffer.toString(encoding, start, end);
-}
-
-/**
- * An ASCII batch's text is copied into strings a window at a time (one native call), and each string is cut out
- * of its window (substring: no copy). Decoding each string on its own cost ~200 ns a string in native calls.
- * Windows stay well under V8's large-object size: one string of a batch's whole text (~0.5 MB) was a large
- * object that only a full GC frees (+12 MB RSS).
- */
-const WINDOW_BYTES = 32 * 1024;
-
-/** Strings of a batch decoded from its UTF-8 bytes, each once, when first bound. */
-class StringTable {
-  private readonly decoded: (string | undefined)[];
-  private readonly bytes: Buffer;
-  private window = '';
-  private windowStart = 0;
-  private windowEnd = 0;
-
-  constructor(private readonly rows: PackedRows) {
-    this.bytes = Buffer.from(rows.text.buffer, rows.text.byteOffset, rows.text.byteLength);
-    this.decoded = new Array<string | undefined>(rows.stringCount).fill(undefined);
-  }
-
-  get(i: number): string {
-    let s = this.decoded[i];
-    if (s === undefined) {
-      s = this.decode(i === 0 ? 0 : this.rows.ends[i - 1]!, this.rows.ends[i]!);
-      this.decoded[i] = s;
-    }
-    return s;
-  }
-
-  private decode(start: number, end: number): string {
-    if (!this.rows.ascii) return sliceText(this.bytes, 'utf8', start, end);
-    // Strings are first bound in the order they were packed, so the window moves forward through the text. A
-    // string behind it (a row packed again after redaction) or longer than a window is decoded on its own.
-    if (end - start > WINDOW_BYTES || start < this.windowStart) return sliceText(this.bytes, 'latin1', start, end);
-    if (end > this.windowEnd) {
-      this.windowStart = start;
-      this.windowEnd = Math.min(start + WINDOW_BYTES, this.rows.ends[this.rows.stringCount - 1]!);
-      this.window = sliceText(this.bytes, 'latin1', this.windowStart, this.windowEnd);
-    }
-    return this.window.substring(start - this.windowStart, end - this.windowStart);
-  }
-}
-
 /**
  * Writes each row's values into `args` from position `first`, in packed order (entry values, HMACs, line offset,
  * line length: ROW_WIDTH of them), and calls `visit`. The writer binds `args` as one statement's arguments: no
  * array is built per row.
+ *
+ * A string is given as a view of its UTF-8 bytes (a Uint8Array, one per distinct string of the batch), not as a
+ * JS string: the writer binds it as a blob that its statement casts to TEXT, which stores the same text. Bound
+ * as a JS string, each value was decoded here and encoded to UTF-8 again by better-sqlite3 (measure, allocate,
+ * copy, then SQLite's own copy): ~1.2 µs a row of the writer's ~20.
  */
 export function forEachRowInto(rows: PackedRows, args: unknown[], first: number, visit: () => void): void {
-  const { count, kinds, cells } = rows;
-  const strings = new StringTable(rows);
+  const { count, kinds, cells, text, ends } = rows;
+  const views = new Array<Uint8Array | undefined>(rows.stringCount).fill(undefined);
+  const buffer = text.buffer;
+  const base = text.byteOffset;
   for (let r = 0, k = 0; r < count; r++) {
     for (let c = first; c < first + ROW_WIDTH; c++, k++) {
       const kind = kinds[k];
-      args[c] = kind === STRING ? strings.get(cells[k]!) : kind === NUMBER ? cells[k] : null;
+      if (kind === STRING) {
+        const i = cells[k]!;
+        let view = views[i];
+        if (view === undefined) {
+          const start = i === 0 ? 0 : ends[i - 1]!;
+          view = new Uint8Array(buffer, base + start, ends[i]! - start);
+          views[i] = view;
+        }
+        args[c] = view;
+      } else {
+        args[c] = kind === NUMBER ? cells[k] : null;
+      }
     }
     visit();
   }
+}
+
+/** A value as forEachRowInto gives it, with a string as a JS string. */
+function decoded(v: unknown): unknown {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8') : v;
 }
 
 /** Every row as fresh arrays (tests, diagnostics). */
@@ -298,8 +263,8 @@ export function rowsOf(rows: PackedRows): RowView[] {
   const values = new Array<unknown>(ROW_WIDTH);
   forEachRowInto(rows, values, 0, () =>
     out.push({
-      entry: values.slice(0, ENTRY_WIDTH),
-      hmacs: values.slice(ENTRY_WIDTH, LINE_OFFSET),
+      entry: values.slice(0, ENTRY_WIDTH).map(decoded),
+      hmacs: values.slice(ENTRY_WIDTH, LINE_OFFSET).map(decoded),
       lineOffset: values[LINE_OFFSET] as number,
       lineLength: values[LINE_OFFSET + 1] as number,
     }),

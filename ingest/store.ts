@@ -45,6 +45,25 @@ function marks<K extends string>(names: readonly K[]): Record<K, never> {
   return Object.fromEntries(names.map((n) => [n, `${MARK}${n}`])) as Record<K, never>;
 }
 
+/**
+ * Values for an insert of these columns, bound in their order; those of text columns are cast to TEXT. The hot
+ * statements are given strings as views of their UTF-8 bytes (forEachRowInto), which better-sqlite3 binds as
+ * blobs: the cast stores them as the text they are (a JS string bound there is unchanged by it).
+ */
+function valuesCastingText<K extends string>(names: readonly K[], textColumns: ReadonlySet<string>): Record<K, never> {
+  return Object.fromEntries(names.map((n) => [n, textColumns.has(n) ? castText(n) : `${MARK}${n}`])) as Record<K, never>;
+}
+
+function castText(name: string) {
+  return sql<string>`CAST(${`${MARK}${name}`} AS TEXT)`;
+}
+
+/** The columns of a table declared TEXT. */
+function textColumnsOf(sqlite: BetterSqlite3.Database, table: string): Set<string> {
+  const columns = sqlite.pragma(`table_info(${table})`) as { name: string; type: string }[];
+  return new Set(columns.filter((c) => c.type.toLowerCase() === 'text').map((c) => c.name));
+}
+
 /** Positional statement for the two hot inserts (parameters in column order). */
 function positional(sqlite: BetterSqlite3.Database, query: Compilable, columns: readonly string[]): BetterSqlite3.Statement {
   const compiled = query.compile();
@@ -158,14 +177,27 @@ export class IngestStore {
     if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
     // Fewer, larger WAL checkpoints while batches stream in (32 MiB of WAL, whatever the page size).
     s.pragma(`wal_autocheckpoint = ${Math.ceil((32 * 1024 * 1024) / (s.pragma('page_size', { simple: true }) as number))}`);
-    this.insertEntry = positional(s, db.insertInto('audit_entries').values(marks(ENTRY_ROW_COLUMNS)), ENTRY_ROW_COLUMNS);
-    this.insertExtraCopy = positional(s, db.insertInto('audit_extra_copies').values(marks(EXTRA_COPY_COLUMNS)), EXTRA_COPY_COLUMNS);
+    this.insertEntry = positional(
+      s,
+      db.insertInto('audit_entries').values(valuesCastingText(ENTRY_ROW_COLUMNS, textColumnsOf(s, 'audit_entries'))),
+      ENTRY_ROW_COLUMNS,
+    );
+    this.insertExtraCopy = positional(
+      s,
+      db.insertInto('audit_extra_copies').values(valuesCastingText(EXTRA_COPY_COLUMNS, textColumnsOf(s, 'audit_extra_copies'))),
+      EXTRA_COPY_COLUMNS,
+    );
     // One id a line, in ingest order: the next follows the highest used, read inside the write transaction.
     this.lastLineId = lastLineIdReader(s);
     const m = marks(['request_key', 'request_id', 'type', 'device', 'fingerprint', 'id', 'stored', 'duplicates', 'quarantined'] as const);
     this.storedEntryId = positional(
       s,
-      db.selectFrom('audit_entries').select('id').where('request_key', '=', m.request_key).where('request_id', '=', m.request_id).where('type', '=', m.type),
+      db
+        .selectFrom('audit_entries')
+        .select('id')
+        .where('request_key', '=', m.request_key)
+        .where('request_id', '=', castText('request_id'))
+        .where('type', '=', castText('type')),
       ['request_key', 'request_id', 'type'],
     ).pluck();
     this.chainHead = new Prepared(s, db.selectFrom('ingest_batches').select('chain_sha256').where('device', '=', m.device).orderBy('id', 'desc').limit(1));

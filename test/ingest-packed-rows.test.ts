@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { tempDir } from './helpers/cli.js';
 import { batchOfLines } from './helpers/batches.js';
 import { batchTransferList } from '../ingest/batch.js';
-import { PackedRowsWriter, rowsOf } from '../ingest/packed-rows.js';
+import { forEachRowInto, PackedRowsWriter, ROW_WIDTH, rowsOf } from '../ingest/packed-rows.js';
 import { parseAuditLine } from '../ingest/parse.js';
-import { normaliseEntry } from '../ingest/normalize.js';
+import { COPY_HMAC_COLUMNS, ENTRY_COLUMNS, normaliseEntry } from '../ingest/normalize.js';
+import { IngestStore } from '../ingest/store.js';
+import { openDatabase } from '../db/index.js';
 import { auditLines } from '../bench/gen-audit.js';
+
+const tmp = tempDir('keytrail-packed-');
+afterAll(() => tmp.cleanup());
 
 function normalised(line: string) {
   const p = parseAuditLine(Buffer.from(line), null);
@@ -37,25 +44,62 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     expect(rows.at(-2)!.entry[0]).toBeNull(); // request id
     expect(rows.at(-2)!.entry[13]).toBe(-1.5); // remote_port: a number, sign and fraction kept
     expect(rows.at(-1)!.entry[5]).toBe('secret/data/ünïcødé/😀');
-    expect(received.rows.ascii).toBe(false);
 
     // Values repeat within a batch: far fewer distinct strings than string values.
     const stringValues = rows.flatMap((r) => [...r.entry, ...r.hmacs]).filter((v) => typeof v === 'string').length;
     expect(received.rows.stringCount).toBeLessThan(stringValues / 3);
   });
 
-  it('copies an ASCII batch\'s strings without decoding UTF-8, and gives the same values', () => {
-    const lines = [...auditLines({ lines: 600, seed: 8 })];
-    // A value longer than a decoding window (32 KiB), among ordinary ones.
-    lines.splice(100, 0, `{"time":"2026-03-02T09:00:01Z","type":"request","request":{"id":"r-long","operation":"read","path":"secret/${'x'.repeat(40_000)}"}}`);
+  it('gives each distinct string once, as a view of its UTF-8 bytes', () => {
+    const lines = [...auditLines({ lines: 50, seed: 8 })];
     const batch = batchOfLines(lines);
-    expect(batch.rows.ascii).toBe(true);
-    expect(batch.rows.ends[batch.rows.stringCount - 1]).toBeGreaterThan(4 * 32 * 1024); // several windows
-    rowsOf(batch.rows).forEach((row, i) => {
-      const { entry, hmacs } = normalised(lines[i]!);
-      expect(row.entry).toEqual(entry);
-      expect(row.hmacs).toEqual(hmacs);
+    const args = new Array<unknown>(ROW_WIDTH);
+    const views = new Set<unknown>();
+    let stringValues = 0;
+    let row = 0;
+    forEachRowInto(batch.rows, args, 0, () => {
+      const { entry, hmacs } = normalised(lines[row++]!);
+      [...entry, ...hmacs].forEach((v, c) => {
+        if (typeof v !== 'string') return expect(args[c]).toBe(v);
+        expect(args[c]).toBeInstanceOf(Uint8Array);
+        expect(Buffer.from(args[c] as Uint8Array).equals(Buffer.from(v))).toBe(true);
+        views.add(args[c]);
+        stringValues++;
+      });
     });
+    // A repeated value (the same string index) is the same view, not a new one a row.
+    expect(views.size).toBe(batch.rows.stringCount);
+    expect(views.size).toBeLessThan(stringValues / 3);
+  });
+
+  it('stores every string as TEXT, as it was normalised, and finds a second device\'s copy of it', async () => {
+    const lines = [...auditLines({ lines: 80, seed: 9 })];
+    // Empty strings (root namespace path, pre-1.2 token type) and characters of two, three and four bytes.
+    lines.push('{"time":"2026-03-02T09:00:01Z","type":"request","auth":{"token_type":"","display_name":"jwt-zoë"},"request":{"id":"r-ü","operation":"read","namespace":{"id":"root","path":""},"path":"secret/data/日本/😀"}}');
+    const handle = await openDatabase(join(tmp.dir, 'text.db'));
+    try {
+      const store = new IngestStore(handle);
+      const first = store.commit({ device: 'a', source: 'file', fileFingerprint: 'fa', filePath: '/a' }, batchOfLines(lines), null);
+      expect(first.stored).toBe(lines.length);
+      // The dedupe probe compares request id and type bound the same way: every line is found again.
+      const second = store.commit({ device: 'b', source: 'file', fileFingerprint: 'fb', filePath: '/b' }, batchOfLines(lines), null);
+      expect(second).toMatchObject({ stored: 0, duplicates: lines.length });
+
+      const columns = ['id', ...ENTRY_COLUMNS, ...COPY_HMAC_COLUMNS];
+      const stored = handle.sqlite.prepare(`SELECT ${columns.join(', ')} FROM audit_entries ORDER BY id`).raw(true).all() as unknown[][];
+      stored.forEach((row, i) => {
+        const { entry, hmacs } = normalised(lines[i]!);
+        expect(row.slice(1)).toEqual([...entry, ...hmacs]);
+      });
+      const blobs = (table: string, names: readonly string[]) =>
+        handle.sqlite.prepare(`SELECT count(*) FROM ${table} WHERE ${names.map((c) => `typeof(${c}) = 'blob'`).join(' OR ')}`).pluck().get();
+      expect(blobs('audit_entries', columns)).toBe(0);
+      expect(blobs('audit_extra_copies', ['time', 'time_key', 'device', ...COPY_HMAC_COLUMNS])).toBe(0);
+      const copy = handle.sqlite.prepare("SELECT c.time, c.accessor FROM audit_extra_copies c JOIN audit_entries e ON e.id = c.entry_id WHERE e.request_id = 'r-ü'").get();
+      expect(copy).toEqual({ time: '2026-03-02T09:00:01Z', accessor: null });
+    } finally {
+      handle.sqlite.close();
+    }
   });
 
   it('keeps values of hundreds of KiB, ASCII or not, whole', () => {
