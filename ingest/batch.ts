@@ -176,16 +176,21 @@ export class BatchBuilder {
   }
 
   /** A complete line (newline excluded) at absolute `offset`; `bytes` is copied. */
-  addLine(lineBytes: Buffer, offset: number, length = lineBytes.length + 1): void {
-    const start = this.append(lineBytes);
-    this.bytes += length;
-    this.endOffset = offset + length;
+  addLine(lineBytes: Buffer, offset: number): void {
+    this.addLineFrom(lineBytes, 0, lineBytes.length, offset);
+  }
+
+  /** A complete line, `source[from, to)` (newline excluded), at absolute `offset`; it is copied. */
+  addLineFrom(source: Buffer, from: number, to: number, offset: number): void {
+    const lineLength = to - from;
+    const start = this.append(source, from, to);
+    this.bytes += lineLength + 1;
+    this.endOffset = offset + lineLength + 1;
     const item = this.itemRow.length;
-    const bytes = this.raw.subarray(start, start + lineBytes.length);
-    const parsed = parseAuditLine(bytes, this.prefix);
+    const parsed = parseAuditLine(this.raw, this.prefix, start, start + lineLength);
     if (!parsed.ok) {
-      this.pushItem(start, lineBytes.length, QUARANTINED_WITH_BYTES);
-      this.quarantined.push(this.quarantineRecord(bytes, offset, parsed.reason, parsed.detail));
+      this.pushItem(start, lineLength, QUARANTINED_WITH_BYTES);
+      this.quarantined.push(this.quarantineRecord(this.raw.subarray(start, start + lineLength), offset, parsed.reason, parsed.detail));
       return;
     }
     if (!this.logRaw && looksLogRaw(parsed.entry)) {
@@ -199,7 +204,7 @@ export class BatchBuilder {
     }
     const { entry, hmacs } = normaliseEntry(parsed.entry, parsed.requestId, parsed.type, parsed.time, parsed.timeKey);
     // Packed at once: only the batch's distinct strings outlive this line.
-    this.pushItem(start, lineBytes.length, this.rows.add(entry, hmacs));
+    this.pushItem(start, lineLength, this.rows.add(entry, hmacs));
     const k = parsed.timeKey;
     if (this.firstTimeKey === null || k < this.firstTimeKey) this.firstTimeKey = k;
     if (this.lastTimeKey === null || k > this.lastTimeKey) this.lastTimeKey = k;
@@ -234,7 +239,7 @@ export class BatchBuilder {
   addTorn(lineBytes: Buffer, offset: number): void {
     this.hashStoredBytes();
     this.hash.update(lineBytes);
-    const start = this.append(lineBytes);
+    const start = this.append(lineBytes, 0, lineBytes.length);
     this.hashedUpTo = this.rawLength; // stored with a newline it never had: that newline is not hashed
     this.exact = false;
     this.bytes += lineBytes.length;
@@ -250,17 +255,17 @@ export class BatchBuilder {
     this.itemRow.push(row);
   }
 
-  /** Copies a line and its newline to the end of the stored bytes; returns where the line starts. */
-  private append(line: Buffer): number {
-    const need = this.rawLength + line.length + 1;
+  /** Copies a line, `source[from, to)`, and its newline to the end of the stored bytes; returns where the line starts. */
+  private append(source: Buffer, from: number, to: number): number {
+    const need = this.rawLength + (to - from) + 1;
     if (need > this.raw.length) {
       const grown = Buffer.allocUnsafeSlow(Math.max(need, this.raw.length * 2));
       this.raw.copy(grown, 0, 0, this.rawLength);
       this.raw = grown;
     }
     const start = this.rawLength;
-    line.copy(this.raw, start);
-    this.raw[start + line.length] = NL_BYTE;
+    source.copy(this.raw, start, from, to);
+    this.raw[start + (to - from)] = NL_BYTE;
     this.rawLength = need;
     return start;
   }

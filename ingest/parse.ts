@@ -13,17 +13,18 @@ export type ParsedLine =
 
 const OPEN_BRACE = 0x7b;
 
-/** Where the JSON starts: after the device prefix when the line has it, else at the first `{`. */
-export function jsonStart(line: Buffer, prefix: Buffer | null): number {
-  if (prefix && prefix.length > 0 && line.length >= prefix.length && line.compare(prefix, 0, prefix.length, 0, prefix.length) === 0) {
-    const after = line.indexOf(OPEN_BRACE, prefix.length);
-    return after;
-  }
-  return line.indexOf(OPEN_BRACE);
+/** Where the JSON of `line[start, end)` starts: after the device prefix when the line has it, else at the first `{`; -1 if nowhere. */
+export function jsonStart(line: Buffer, prefix: Buffer | null, start = 0, end = line.length): number {
+  const hasPrefix = prefix !== null && prefix.length > 0 && end - start >= prefix.length && line.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
+  const from = hasPrefix ? start + prefix.length : start;
+  // A Vault line starts with its JSON; other noise is searched for in the line only (not in the bytes after it).
+  if (line[from] === OPEN_BRACE && from < end) return from;
+  const at = line.subarray(from, end).indexOf(OPEN_BRACE);
+  return at < 0 ? -1 : from + at;
 }
 
-function isBlank(line: Buffer): boolean {
-  for (let i = 0; i < line.length; i++) {
+function isBlank(line: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
     const c = line[i]!;
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
   }
@@ -45,16 +46,17 @@ const SHAPE_KEEPER_MAX_LINE_BYTES = 64 * 1024;
 const shapeKeepers: unknown[] = new Array<unknown>(SHAPE_KEEPERS);
 let nextKeeper = 0;
 
-export function parseAuditLine(line: Buffer, prefix: Buffer | null): ParsedLine {
-  if (isBlank(line)) return { ok: false, reason: 'empty', detail: 'blank line' };
-  const start = jsonStart(line, prefix);
+/** Parses the line `line[from, to)` (all of `line` by default). */
+export function parseAuditLine(line: Buffer, prefix: Buffer | null, from = 0, to = line.length): ParsedLine {
+  if (isBlank(line, from, to)) return { ok: false, reason: 'empty', detail: 'blank line' };
+  const start = jsonStart(line, prefix, from, to);
   if (start < 0) {
-    const text = line.toString('utf8', 0, Math.min(line.length, 64)).trimStart();
+    const text = line.toString('utf8', from, Math.min(to, from + 64)).trimStart();
     if (text.startsWith('<json:')) return { ok: false, reason: 'jsonx', detail: 'format=jsonx is not supported; configure the device with format=json' };
     return { ok: false, reason: 'invalid-json', detail: 'no JSON object on the line' };
   }
   let value: unknown;
-  const text = line.toString('utf8', start);
+  const text = line.toString('utf8', start, to);
   try {
     value = JSON.parse(text);
   } catch (err) {
@@ -66,7 +68,7 @@ export function parseAuditLine(line: Buffer, prefix: Buffer | null): ParsedLine 
     return { ok: false, reason: 'not-an-audit-entry', detail: 'the JSON value is not an object' };
   }
   const entry = value as Record<string, unknown>;
-  if (line.length <= SHAPE_KEEPER_MAX_LINE_BYTES) {
+  if (to - from <= SHAPE_KEEPER_MAX_LINE_BYTES) {
     shapeKeepers[nextKeeper] = entry;
     nextKeeper = (nextKeeper + 1) % SHAPE_KEEPERS;
   }

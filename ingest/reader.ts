@@ -37,7 +37,7 @@ export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGe
   let builder = newBuilder(opts.start);
   const splitter = new LineSplitter(
     {
-      line: (bytes, offset) => builder.addLine(bytes, offset),
+      line: (source, start, end, offset) => builder.addLineFrom(source, start, end, offset),
       oversizedPiece: (piece) => builder.addOversizedPiece(piece),
       oversized: (offset, length) => builder.addOversized(offset, length),
     },

@@ -143,8 +143,8 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
     };
     const splitter = new LineSplitter(
       {
-        line: (bytes, offset) => {
-          const copy = Buffer.from(bytes);
+        line: (source, start, end, offset) => {
+          const copy = Buffer.from(source.subarray(start, end));
           chunks.push(copy, NL);
           chunkBytes += copy.length + 1;
           hash.update(copy).update(NL);

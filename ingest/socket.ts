@@ -90,9 +90,9 @@ export async function startSocketListener(handle: KeytrailDb, opts: SocketListen
     sockets.add(socket);
     let sent = false;
     const splitter = new LineSplitter({
-      line: (bytes) => {
-        builder.addLine(bytes, pos);
-        pos += bytes.length + 1;
+      line: (source, start, end) => {
+        builder.addLineFrom(source, start, end, pos);
+        pos += end - start + 1;
       },
       oversized: (_offset, length) => {
         builder.addOversized(pos, length);

@@ -7,6 +7,7 @@ import { readFileBatches, type ReadEvent } from '../ingest/reader.js';
 import { ENTRY_WIDTH, HMAC_WIDTH, PackedRowsWriter, recycleRows, rowsOf } from '../ingest/packed-rows.js';
 import { auditLines } from '../bench/gen-audit.js';
 import { BatchBuilder, recycleLineBuffer } from '../ingest/batch.js';
+import { Redactor } from '../ingest/redact.js';
 
 const tmp = tempDir('keytrail-buffers-');
 afterAll(() => tmp.cleanup());
@@ -125,5 +126,22 @@ describe('ingest: who hashes a batch\'s bytes', () => {
     expect(b.sha256).toBe(createHash('sha256').update(read).digest('hex'));
     expect(b.storedSha256).toBe(createHash('sha256').update(b.stored).digest('hex'));
     expect(b.storedSha256).not.toBe(b.sha256);
+  });
+});
+
+describe('ingest: a line is parsed within its own bytes', () => {
+  it('quarantines a line without JSON even when the reused line buffer holds an earlier batch\'s JSON after it', () => {
+    const opts = { prefix: null, logRaw: false, redactor: () => new Redactor(Buffer.alloc(32, 7)) };
+    const [first] = [...auditLines({ lines: 1, seed: 21 })];
+    const earlier = new BatchBuilder(opts, 0);
+    earlier.addLine(Buffer.from(`${first}`), 0);
+    recycleLineBuffer(earlier.finish().stored);
+
+    // Built in the recycled buffer: the garbage line's bytes end where the old JSON line still lies.
+    const later = new BatchBuilder(opts, 0);
+    later.addLine(Buffer.from('garbage'), 0);
+    const batch = later.finish();
+    expect(batch.rows.count).toBe(0);
+    expect(batch.quarantined).toEqual([expect.objectContaining({ reason: 'invalid-json', detail: 'no JSON object on the line', excerpt: 'garbage' })]);
   });
 });
