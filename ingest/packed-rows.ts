@@ -61,6 +61,9 @@ export class PackedRowsWriter {
   private readonly recentIndex = new Float64Array(ROW_WIDTH * RECENT);
   private readonly recentNext = new Uint8Array(ROW_WIDTH);
   private rows = 0;
+  /** The time of the row being packed, and its string index (packed just before its time key). */
+  private rowTime: string | null = null;
+  private rowTimeIndex = 0;
 
   constructor(capacity = 256) {
     const spare = capacity > 0 ? takeSpare(capacity * ROW_WIDTH) : undefined;
@@ -117,8 +120,15 @@ export class PackedRowsWriter {
     }
     if (typeof v !== 'string') throw new TypeError(`internal: a normalised value is a ${typeof v}, not a string, number or null`);
     this.kinds[k] = STRING;
-    if (column === TIME || column === TIME_KEY) {
-      this.cells[k] = this.addString(v);
+    if (column === TIME) {
+      this.rowTime = v;
+      this.rowTimeIndex = this.addString(v);
+      this.cells[k] = this.rowTimeIndex;
+      return;
+    }
+    if (column === TIME_KEY) {
+      // A time with nine fractional digits is its own key (db/time.ts gives the same string back).
+      this.cells[k] = v === this.rowTime ? this.rowTimeIndex : this.addString(v);
       return;
     }
     const first = column * RECENT;
