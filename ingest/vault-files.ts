@@ -171,8 +171,10 @@ export class VaultFileIngester {
     let grouped = 0;
     let groupStarted = 0;
     let pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
+    let checkpointer: BackgroundCheckpointer | null = null;
     const endGroup = () => {
       const committed = this.store.endGroup();
+      if (committed) checkpointer?.noteCommit();
       grouped = 0;
       if (committed && pending.lines > 0) {
         this.filesWithBytes.add(fingerprint);
@@ -181,7 +183,7 @@ export class VaultFileIngester {
       pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
     };
     // A large read: checkpoints run beside the writer instead of inside its commits.
-    const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
+    checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
     try {
       for await (const ev of events) {
         if (ev.kind === 'end') {
@@ -200,7 +202,13 @@ export class VaultFileIngester {
         pending.stored += res.stored;
         pending.duplicates += res.duplicates;
         pending.quarantined += res.quarantined;
-        if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) endGroup();
+        if (checkpointer?.restartDue) {
+          // The WAL is large and copied up to this group: end the group early and start the WAL over.
+          endGroup();
+          checkpointer.restartWal();
+        } else if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) {
+          endGroup();
+        }
         if (b.redacted && !this.warnedLogRaw.has(device)) {
           this.warnedLogRaw.add(device);
           this.log.warn({ device }, 'device writes tokens in clear (log_raw=true): values are redacted with keytrail\'s keyed hash before storage; reconfigure the device without log_raw');

@@ -49,6 +49,40 @@ describe('background WAL checkpoints during large writes', () => {
     expect(handle.sqlite.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: 10_000 });
   });
 
+  it('starts a large WAL over once everything committed is copied, instead of letting it grow to the backstop', async () => {
+    const { openDatabase, BackgroundCheckpointer } = await built();
+    const tmp = tempDir();
+    cleanups.push(() => tmp.cleanup());
+    const path = join(tmp.dir, 'k.db');
+    const handle = await openDatabase(path);
+    cleanups.push(() => handle.close());
+    handle.sqlite.exec('CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, body TEXT)');
+    const checkpointer = BackgroundCheckpointer.start(handle, { restartBytes: 2 * 1024 * 1024 })!;
+    const insert = handle.sqlite.prepare('INSERT INTO blob_rows (body) VALUES (?)');
+    const body = 'x'.repeat(2000);
+    let restarts = 0;
+    let walBytes = 0;
+    // 30 groups of ~1 MB, as an ingest writes them: during a group the writer asks whether to start the WAL
+    // over; if so it ends the group there (its frames are not copied yet) and has it copied (restartWal).
+    for (let t = 0; t < 30; t++) {
+      handle.sqlite.exec('BEGIN IMMEDIATE');
+      for (let i = 0; i < 500; i++) insert.run(body);
+      const due = await until(() => checkpointer.restartDue, t % 5 === 4 ? 2000 : 0);
+      handle.sqlite.exec('COMMIT');
+      checkpointer.noteCommit();
+      walBytes = Math.max(walBytes, statSync(`${path}-wal`).size);
+      if (due) {
+        checkpointer.restartWal();
+        restarts++;
+      }
+    }
+    await checkpointer.stop();
+    expect(restarts).toBeGreaterThanOrEqual(3);
+    // Started over from its beginning: the WAL file never held more than a few commits (30 MB were written).
+    expect(walBytes).toBeLessThan(16 * 1024 * 1024);
+    expect(handle.sqlite.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: 15_000 });
+  });
+
   it('stops cleanly when its thread has already ended', async () => {
     const { openDatabase, BackgroundCheckpointer } = await built();
     const tmp = tempDir();
