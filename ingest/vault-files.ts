@@ -71,6 +71,11 @@ export class IngestIncompleteError extends KeytrailError {
  */
 const GROUP_BATCHES = 256;
 const GROUP_MS = 2000;
+/**
+ * The end of a large plain file (under a second of lines) is a group of its own: the checkpointer copies the group
+ * before it while it is written, and the checkpoint when the database closes copies only it, not a whole group.
+ */
+const TAIL_BYTES = 32 * 1024 * 1024;
 
 const silent: IngestLogger = { info() {}, warn() {} };
 
@@ -170,6 +175,7 @@ export class VaultFileIngester {
     // batch that fails rolls its whole group back).
     let grouped = 0;
     let groupStarted = 0;
+    let tailGrouped = false;
     let pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
     let checkpointer: BackgroundCheckpointer | null = null;
     const endGroup = () => {
@@ -207,6 +213,9 @@ export class VaultFileIngester {
           endGroup();
           checkpointer.restartWal();
         } else if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) {
+          endGroup();
+        } else if (checkpointer && !gzip && !tailGrouped && start + newBytes - b.endOffset <= TAIL_BYTES) {
+          tailGrouped = true;
           endGroup();
         }
         if (b.redacted && !this.warnedLogRaw.has(device)) {
