@@ -5,8 +5,6 @@ import { runAction } from '../action.js';
 import { UsageError } from '../../db/errors.js';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../../db/index.js';
-import { simulate } from '../../sim/index.js';
-import { startFakeGitlab } from '../../sim/fake-gitlab/index.js';
 import { parsePeriod } from '../run/period.js';
 import type { StepResult } from '../run/steps.js';
 
@@ -31,6 +29,9 @@ export function registerDemo(parent: Command): void {
         const logger = ctx.options.verbose ? ctx.logger : ctx.logger.child({}, { level: 'warn' });
 
         out('keytrail demo: a simulated organisation, one week of GitLab CI against Vault');
+        // Loaded here, not with the CLI: every other command starts faster without the simulator.
+        const { simulate } = await import('../../sim/index.js');
+        const { startFakeGitlab } = await import('../../sim/fake-gitlab/index.js');
         const sim = await simulate({ outDir: join(dir, 'sim'), seed: Number(opts.seed) || 7, days: 7, projects: 8, jobsPerDay: 40 });
         out(`  simulated ${sim.jobs} jobs in ${sim.pipelines} pipelines, ${sim.requests} Vault requests, ${sim.lines} audit lines`);
 
