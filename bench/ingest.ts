@@ -96,7 +96,7 @@ const NOTES = [
   'a JS loop for ASCII strings and Node\'s primitives for the line\'s toString (no gain in profiles); V8 thread',
   'pools of 1 or 2. The four bench runs of that round gave 0.47, 0.48, 0.50 and 0.43 (the last on its final code).',
   '',
-  'Round 9 (this run), CPU per line 44 → 36 µs over all threads (1M lines): (a) the writer binds each string as a',
+  'Round 9 (this run), CPU per line 44 → 36-38 µs over all threads (1M lines): (a) the writer binds each string as a',
   'view of its UTF-8 bytes, a blob its statement casts to TEXT, instead of a JS string that better-sqlite3 encoded',
   'to UTF-8 again (paired insert harness: 12.0-12.5 against 13.0-13.8 µs a row); (b) the line splitter hands a line',
   'over as a range of the read chunk instead of two Buffer views a line, Vault\'s UTC times are read without the',
@@ -113,7 +113,7 @@ const NOTES = [
   'checkpoints more often) and 2 GiB (appended frames and a 1.1 GB WAL to remove: slower); checkpoints every',
   '1 s instead of 200 ms, groups of 4 s (no difference); Brotli quality 0 (15% less compression CPU, +22 bytes a',
   'line stored). Bench runs of this round: 0.51 (after (a)), 0.52 and 0.48 (after (a)-(d), the bare loop at 74k and',
-  '96k lines/s: the ratio moves with the machine\'s speed).',
+  '96k lines/s: the ratio moves with the machine\'s speed), and 0.48 (this one, the final code; bare loop 92k).',
   '',
   'What is left: JSON.parse is ~45% of the worker and most of the bare loop, and SQLite\'s insert with its binding',
   'is a floor for the writer (~10 µs a row). The two threads share two cores with V8\'s helper threads and the',
@@ -121,7 +121,8 @@ const NOTES = [
   'second (~4% of a run). The serial ends cost ~1.6 s of a 1M-line run: ~0.8 s until the parse worker starts',
   '(loading the CLI is 0.5-0.6 s, Kysely\'s ES modules ~0.2 s of it) and ~0.8 s to close (the last checkpoint, its',
   'fsyncs, and removing a ~340 MB WAL, whose blocks this disk discards). Each WAL restart stops the writer for',
-  '~0.45 s (its short group\'s copy and two fsyncs). Peak RSS stays flat with the file size (269-277 MB).',
+  '~0.45 s (its short group\'s copy and two fsyncs). Peak RSS stays flat with the file size (273-282 MB at 1M lines,',
+  '285 MB at 2M).',
 ].join('\n');
 
 async function bareLoop(file: string): Promise<{ lines: number; seconds: number; cpuSeconds: number }> {
