@@ -74,7 +74,9 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
 
   it('stores every string as TEXT, as it was normalised, and finds a second device\'s copy of it', async () => {
     const lines = [...auditLines({ lines: 80, seed: 9 })];
-    // Empty strings (root namespace path, pre-1.2 token type) and characters of two, three and four bytes.
+    // An empty path (stored as '', a zero-length view), empty strings normalised to null (root namespace path,
+    // pre-1.2 token type), and characters of two, three and four bytes.
+    lines.push('{"time":"2026-03-02T09:00:00Z","type":"request","request":{"id":"r-empty","operation":"read","path":""}}');
     lines.push('{"time":"2026-03-02T09:00:01Z","type":"request","auth":{"token_type":"","display_name":"jwt-zoë"},"request":{"id":"r-ü","operation":"read","namespace":{"id":"root","path":""},"path":"secret/data/日本/😀"}}');
     const handle = await openDatabase(join(tmp.dir, 'text.db'));
     try {
