@@ -36,6 +36,12 @@ export class BackgroundCheckpointer {
   private report: CheckpointReport = { commits: -1, log: 0, checkpointed: 0 };
   /** Reports from before this commit count describe the WAL before its last restart. */
   private reportsFrom = 0;
+  /**
+   * The WAL's frames when the writer last tried to start it over. A restart can fail (another connection still
+   * reading the old frames, or the writer's checkpoint found the checkpointer mid-copy): the next try then waits
+   * until the WAL has grown by a quarter of the threshold, instead of cutting every group short.
+   */
+  private logAtRestart = 0;
 
   private constructor(
     private readonly handle: KeytrailDb,
@@ -77,17 +83,24 @@ export class BackgroundCheckpointer {
    */
   get restartDue(): boolean {
     const r = this.report;
-    return r.commits === Atomics.load(this.commits, 0) && r.commits >= this.reportsFrom && r.log >= this.restartFrames && r.checkpointed === r.log;
+    if (r.commits !== Atomics.load(this.commits, 0) || r.commits < this.reportsFrom || r.checkpointed !== r.log) return false;
+    const startedOver = r.log < this.logAtRestart;
+    return r.log >= this.restartFrames && (startedOver || r.log >= this.logAtRestart + this.restartFrames / 4);
   }
 
   /**
-   * After the writer ended its group early: copies that group (the rest is copied already) on the writer's
-   * connection, so that its next write transaction starts the WAL over.
+   * After the writer ended its group early: copies that group (and anything the checkpointer has not) on the
+   * writer's connection, so that its next write transaction starts the WAL over.
    */
   restartWal(): void {
-    this.handle.sqlite.pragma('wal_checkpoint(PASSIVE)');
+    this.logAtRestart = this.report.log;
     // The WAL starts over when the next group writes; a report still on its way describes the old one.
     this.reportsFrom = Atomics.load(this.commits, 0) + 1;
+    try {
+      this.handle.sqlite.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Only a saving (the group is committed): the WAL grows on, up to the backstop, as it did before.
+    }
   }
 
   /** Stops the checkpointer (after its current checkpoint) and gives checkpoints back to the writer. */

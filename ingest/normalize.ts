@@ -34,6 +34,11 @@ export const ENTRY_COLUMNS = [
   'request_key',
 ] as const;
 
+/** The entry columns normaliseEntry fills with a number or null; every other one holds a string or null. */
+export const NUMBER_ENTRY_COLUMNS: readonly (typeof ENTRY_COLUMNS)[number][] = [
+  'remote_port', 'token_ttl', 'response_error', 'issued_token_ttl', 'issued_num_uses', 'issued_orphan', 'request_key',
+];
+
 /** A copy's columns that come from the line itself (HMACs of this device's salt), in insert order. */
 export const COPY_HMAC_COLUMNS = [
   'accessor', 'client_token', 'request_client_token', 'request_token_accessor', 'issued_accessor',

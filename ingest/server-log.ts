@@ -144,7 +144,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
     const splitter = new LineSplitter(
       {
         line: (source, start, end, offset) => {
-          const copy = Buffer.from(source.subarray(start, end));
+          const copy = Buffer.copyBytesFrom(source, start, end - start);
           chunks.push(copy, NL);
           chunkBytes += copy.length + 1;
           hash.update(copy).update(NL);

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { lastLineIdReader, type Database, type KeytrailDb } from '../db/index.js';
-import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS } from './normalize.js';
+import { ENTRY_COLUMNS, COPY_HMAC_COLUMNS, NUMBER_ENTRY_COLUMNS } from './normalize.js';
+import { KeytrailError } from '../db/errors.js';
 import { sealBatch, type PreparedBatch } from './batch.js';
 import { forEachRowInto, ROW_WIDTH } from './packed-rows.js';
 import { KnownKeys } from './known-keys.js';
@@ -58,11 +59,22 @@ function castText(name: string) {
   return sql<string>`CAST(${`${MARK}${name}`} AS TEXT)`;
 }
 
-/** The columns of a table declared TEXT. */
-function textColumnsOf(sqlite: BetterSqlite3.Database, table: string): Set<string> {
+/**
+ * The columns of a table declared TEXT, checked against the columns that hold strings: a string column not cast
+ * to TEXT would store its values as blobs, and the cast reads the bytes as UTF-8 only in a UTF-8 database.
+ */
+function textColumnsOf(sqlite: BetterSqlite3.Database, table: string, stringColumns: readonly string[]): Set<string> {
   const columns = sqlite.pragma(`table_info(${table})`) as { name: string; type: string }[];
-  return new Set(columns.filter((c) => c.type.toLowerCase() === 'text').map((c) => c.name));
+  const text = new Set(columns.filter((c) => c.type.toLowerCase() === 'text').map((c) => c.name));
+  const notText = stringColumns.filter((c) => !text.has(c));
+  if (notText.length > 0) throw new Error(`internal: ${table} columns ${notText.join(', ')} hold strings but are not declared TEXT`);
+  const encoding = sqlite.pragma('encoding', { simple: true }) as string;
+  if (encoding !== 'UTF-8') throw new KeytrailError(`this database is encoded in ${encoding}; keytrail needs a UTF-8 database (create a new one)`);
+  return text;
 }
+
+/** The packed columns that hold strings (all but the numbers normaliseEntry gives). */
+const STRING_COLUMNS = [...ENTRY_COLUMNS, ...COPY_HMAC_COLUMNS].filter((c) => !(NUMBER_ENTRY_COLUMNS as readonly string[]).includes(c));
 
 /** Positional statement for the two hot inserts (parameters in column order). */
 function positional(sqlite: BetterSqlite3.Database, query: Compilable, columns: readonly string[]): BetterSqlite3.Statement {
@@ -179,12 +191,12 @@ export class IngestStore {
     s.pragma(`wal_autocheckpoint = ${Math.ceil((32 * 1024 * 1024) / (s.pragma('page_size', { simple: true }) as number))}`);
     this.insertEntry = positional(
       s,
-      db.insertInto('audit_entries').values(valuesCastingText(ENTRY_ROW_COLUMNS, textColumnsOf(s, 'audit_entries'))),
+      db.insertInto('audit_entries').values(valuesCastingText(ENTRY_ROW_COLUMNS, textColumnsOf(s, 'audit_entries', STRING_COLUMNS))),
       ENTRY_ROW_COLUMNS,
     );
     this.insertExtraCopy = positional(
       s,
-      db.insertInto('audit_extra_copies').values(valuesCastingText(EXTRA_COPY_COLUMNS, textColumnsOf(s, 'audit_extra_copies'))),
+      db.insertInto('audit_extra_copies').values(valuesCastingText(EXTRA_COPY_COLUMNS, textColumnsOf(s, 'audit_extra_copies', ['device', 'time', 'time_key', ...COPY_HMAC_COLUMNS]))),
       EXTRA_COPY_COLUMNS,
     );
     // One id a line, in ingest order: the next follows the highest used, read inside the write transaction.

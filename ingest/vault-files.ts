@@ -72,8 +72,8 @@ export class IngestIncompleteError extends KeytrailError {
 const GROUP_BATCHES = 256;
 const GROUP_MS = 2000;
 /**
- * The end of a large plain file (under a second of lines) is a group of its own: the checkpointer copies the group
- * before it while it is written, and the checkpoint when the database closes copies only it, not a whole group.
+ * The end of a large plain file (about a second of lines here) is a group of its own: the checkpointer copies the
+ * group before it while it is written, and the checkpoint when the database closes copies only it, not a whole group.
  */
 const TAIL_BYTES = 32 * 1024 * 1024;
 
@@ -177,7 +177,8 @@ export class VaultFileIngester {
     let groupStarted = 0;
     let tailGrouped = false;
     let pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
-    let checkpointer: BackgroundCheckpointer | null = null;
+    // A large read: checkpoints run beside the writer instead of inside its commits.
+    const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
     const endGroup = () => {
       const committed = this.store.endGroup();
       if (committed) checkpointer?.noteCommit();
@@ -188,8 +189,6 @@ export class VaultFileIngester {
       }
       pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
     };
-    // A large read: checkpoints run beside the writer instead of inside its commits.
-    checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
     try {
       for await (const ev of events) {
         if (ev.kind === 'end') {
@@ -208,14 +207,14 @@ export class VaultFileIngester {
         pending.stored += res.stored;
         pending.duplicates += res.duplicates;
         pending.quarantined += res.quarantined;
+        // Entering the tail of a large plain file ends the group (once), unless a group ends here anyway.
+        const tailStarts = checkpointer !== null && !gzip && !tailGrouped && newBytes > TAIL_BYTES && start + newBytes - b.endOffset <= TAIL_BYTES;
+        if (tailStarts) tailGrouped = true;
         if (checkpointer?.restartDue) {
           // The WAL is large and copied up to this group: end the group early and start the WAL over.
           endGroup();
           checkpointer.restartWal();
-        } else if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted) {
-          endGroup();
-        } else if (checkpointer && !gzip && !tailGrouped && start + newBytes - b.endOffset <= TAIL_BYTES) {
-          tailGrouped = true;
+        } else if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted || tailStarts) {
           endGroup();
         }
         if (b.redacted && !this.warnedLogRaw.has(device)) {

@@ -5,7 +5,7 @@ import { batchOfLines } from './helpers/batches.js';
 import { batchTransferList } from '../ingest/batch.js';
 import { forEachRowInto, PackedRowsWriter, ROW_WIDTH, rowsOf } from '../ingest/packed-rows.js';
 import { parseAuditLine } from '../ingest/parse.js';
-import { COPY_HMAC_COLUMNS, ENTRY_COLUMNS, normaliseEntry } from '../ingest/normalize.js';
+import { COPY_HMAC_COLUMNS, ENTRY_COLUMNS, NUMBER_ENTRY_COLUMNS, normaliseEntry } from '../ingest/normalize.js';
 import { IngestStore } from '../ingest/store.js';
 import { openDatabase } from '../db/index.js';
 import { auditLines } from '../bench/gen-audit.js';
@@ -48,6 +48,17 @@ describe('ingest: rows packed as lines are parsed and handed to the writer', () 
     // Values repeat within a batch: far fewer distinct strings than string values.
     const stringValues = rows.flatMap((r) => [...r.entry, ...r.hmacs]).filter((v) => typeof v === 'string').length;
     expect(received.rows.stringCount).toBeLessThan(stringValues / 3);
+  });
+
+  it('fills the number columns with numbers and every other column with strings (the writer casts those to TEXT)', () => {
+    const lines = [...auditLines({ lines: 400, seed: 10 })];
+    for (const line of lines) {
+      const { entry } = normalised(line);
+      ENTRY_COLUMNS.forEach((column, c) => {
+        const kind = entry[c] === null ? 'null' : typeof entry[c];
+        expect([column, kind]).toEqual([column, expect.stringMatching(NUMBER_ENTRY_COLUMNS.includes(column) ? /^(number|null)$/ : /^(string|null)$/)]);
+      });
+    }
   });
 
   it('gives each distinct string once, as a view of its UTF-8 bytes', () => {
