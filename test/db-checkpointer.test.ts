@@ -22,7 +22,8 @@ describe('background WAL checkpoints during large writes', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('copies committed pages into the database file while the writer only appends to the WAL', async () => {
+  /** A new database with a table of 2 KB rows, removed after the test. */
+  async function blobTable() {
     const { openDatabase, BackgroundCheckpointer } = await built();
     const tmp = tempDir();
     cleanups.push(() => tmp.cleanup());
@@ -30,6 +31,12 @@ describe('background WAL checkpoints during large writes', () => {
     const handle = await openDatabase(path);
     cleanups.push(() => handle.close());
     handle.sqlite.exec('CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, body TEXT)');
+    const insert = handle.sqlite.prepare('INSERT INTO blob_rows (body) VALUES (?)');
+    return { BackgroundCheckpointer, path, handle, insert, body: 'x'.repeat(2000) };
+  }
+
+  it('copies committed pages into the database file while the writer only appends to the WAL', async () => {
+    const { BackgroundCheckpointer, path, handle, insert, body } = await blobTable();
     const before = handle.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
     const dbBytesBefore = statSync(path).size;
 
@@ -38,8 +45,6 @@ describe('background WAL checkpoints during large writes', () => {
     // The writer's own checkpoints now wait for a 512 MiB WAL.
     const pageSize = handle.sqlite.pragma('page_size', { simple: true }) as number;
     expect((handle.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number) * pageSize).toBeGreaterThanOrEqual(512 * 1024 * 1024);
-    const insert = handle.sqlite.prepare('INSERT INTO blob_rows (body) VALUES (?)');
-    const body = 'x'.repeat(2000);
     for (let t = 0; t < 10; t++) handle.sqlite.transaction(() => { for (let i = 0; i < 1000; i++) insert.run(body); })();
 
     // About 20 MB were committed: the background thread moves them from the WAL into the database file.
@@ -50,16 +55,8 @@ describe('background WAL checkpoints during large writes', () => {
   });
 
   it('starts a large WAL over once everything committed is copied, instead of letting it grow to the backstop', async () => {
-    const { openDatabase, BackgroundCheckpointer } = await built();
-    const tmp = tempDir();
-    cleanups.push(() => tmp.cleanup());
-    const path = join(tmp.dir, 'k.db');
-    const handle = await openDatabase(path);
-    cleanups.push(() => handle.close());
-    handle.sqlite.exec('CREATE TABLE blob_rows (id INTEGER PRIMARY KEY, body TEXT)');
+    const { BackgroundCheckpointer, path, handle, insert, body } = await blobTable();
     const checkpointer = BackgroundCheckpointer.start(handle, { restartBytes: 2 * 1024 * 1024 })!;
-    const insert = handle.sqlite.prepare('INSERT INTO blob_rows (body) VALUES (?)');
-    const body = 'x'.repeat(2000);
     let restarts = 0;
     let walBytes = 0;
     // 30 groups of ~1 MB, as an ingest writes them: during a group the writer asks whether to start the WAL
