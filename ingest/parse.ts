@@ -18,7 +18,7 @@ export function jsonStart(line: Buffer, prefix: Buffer | null, start = 0, end = 
   const hasPrefix = prefix !== null && prefix.length > 0 && end - start >= prefix.length && line.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
   const from = hasPrefix ? start + prefix.length : start;
   // A Vault line starts with its JSON; other noise is searched for in the line only (not in the bytes after it).
-  if (line[from] === OPEN_BRACE && from < end) return from;
+  if (from < end && line[from] === OPEN_BRACE) return from;
   const at = line.subarray(from, end).indexOf(OPEN_BRACE);
   return at < 0 ? -1 : from + at;
 }

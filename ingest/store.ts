@@ -61,15 +61,13 @@ function castText(name: string) {
 
 /**
  * The columns of a table declared TEXT, checked against the columns that hold strings: a string column not cast
- * to TEXT would store its values as blobs, and the cast reads the bytes as UTF-8 only in a UTF-8 database.
+ * to TEXT would store its values as blobs.
  */
 function textColumnsOf(sqlite: BetterSqlite3.Database, table: string, stringColumns: readonly string[]): Set<string> {
   const columns = sqlite.pragma(`table_info(${table})`) as { name: string; type: string }[];
   const text = new Set(columns.filter((c) => c.type.toLowerCase() === 'text').map((c) => c.name));
   const notText = stringColumns.filter((c) => !text.has(c));
   if (notText.length > 0) throw new Error(`internal: ${table} columns ${notText.join(', ')} hold strings but are not declared TEXT`);
-  const encoding = sqlite.pragma('encoding', { simple: true }) as string;
-  if (encoding !== 'UTF-8') throw new KeytrailError(`this database is encoded in ${encoding}; keytrail needs a UTF-8 database (create a new one)`);
   return text;
 }
 
@@ -165,6 +163,7 @@ export class IngestStore {
   /** The highest line id after this store's last batch: another writer on this connection moves it. */
   private knownAtLastId = 0;
   private readonly entryArgs = new Array<unknown>(PACKED + ROW_WIDTH).fill(null);
+  private readonly extraCopyArgs = new Array<unknown>(EXTRA_COPY_COLUMNS.length).fill(null);
   private readonly chainHead: Prepared;
   private readonly insertBatch: Prepared;
   private readonly batchCounts: Prepared;
@@ -189,6 +188,9 @@ export class IngestStore {
     if (cache > -65536 && cache < 16384) s.pragma('cache_size = -65536');
     // Fewer, larger WAL checkpoints while batches stream in (32 MiB of WAL, whatever the page size).
     s.pragma(`wal_autocheckpoint = ${Math.ceil((32 * 1024 * 1024) / (s.pragma('page_size', { simple: true }) as number))}`);
+    // The cast to TEXT reads a string's bytes as UTF-8 only in a UTF-8 database.
+    const encoding = s.pragma('encoding', { simple: true }) as string;
+    if (encoding !== 'UTF-8') throw new KeytrailError(`this database is encoded in ${encoding}; keytrail needs a UTF-8 database (create a new one)`);
     this.insertEntry = positional(
       s,
       db.insertInto('audit_entries').values(valuesCastingText(ENTRY_ROW_COLUMNS, textColumnsOf(s, 'audit_entries', STRING_COLUMNS))),
@@ -411,10 +413,17 @@ export class IngestStore {
         return;
       }
       // Already stored (another device, or an HA node, logged it first): this device's copy is kept beside it.
-      this.insertExtraCopy.run(
-        id, entryId, device, args[PACKED + TIME], args[PACKED + TIME_KEY], batchId, args[LINE_OFFSET], args[LINE_LENGTH],
-        ...args.slice(HMACS, LINE_OFFSET),
-      );
+      const extra = this.extraCopyArgs;
+      extra[0] = id;
+      extra[1] = entryId;
+      extra[2] = device;
+      extra[3] = args[PACKED + TIME];
+      extra[4] = args[PACKED + TIME_KEY];
+      extra[5] = batchId;
+      extra[6] = args[LINE_OFFSET];
+      extra[7] = args[LINE_LENGTH];
+      for (let h = HMACS; h < LINE_OFFSET; h++) extra[8 + h - HMACS] = args[h];
+      this.insertExtraCopy.run(...extra);
       duplicates++;
     });
     this.knownAtLastId = nextId - 1;
