@@ -35,6 +35,26 @@ function requestIdHash(requestId: string): number {
   return (mix32(b) & HIGH_MASK) * TWO_POW_32 + mix32(a ^ requestId.length);
 }
 
+/**
+ * requestIdHash of an ASCII request id given as its bytes, `b[start, end)` (an ASCII byte is its UTF-16 code
+ * unit): the ingest line scanner reads ids from the line without making strings of them.
+ */
+function asciiRequestIdHash(b: Uint8Array, start: number, end: number): number {
+  let a = 0x811c9dc5;
+  let h = 0x9747b28c;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    a = Math.imul(a ^ c, 0x01000193);
+    h = Math.imul(h ^ c, 0x5bd1e995);
+  }
+  return (mix32(h) & HIGH_MASK) * TWO_POW_32 + mix32(a ^ (end - start));
+}
+
+/** requestKey of an ASCII request id given as its bytes. */
+export function asciiRequestKey(b: Uint8Array, start: number, end: number, type: string): number {
+  return asciiRequestIdHash(b, start, end) * 2 + (type === 'request' ? 0 : 1);
+}
+
 /** The key of one entry: even for a `request`, odd for a `response`. */
 export function requestKey(requestId: string, type: string): number {
   return requestIdHash(requestId) * 2 + (type === 'request' ? 0 : 1);

@@ -195,7 +195,7 @@ export class BatchBuilder {
     if (!this.logRaw) {
       const at = jsonStart(this.raw, this.prefix, start, start + lineLength);
       if (at >= 0 && scanner.scan(this.raw, at, start + lineLength)) {
-        this.pushItem(start, lineLength, this.rows.add(scanner.entry, scanner.hmacs));
+        this.pushItem(start, lineLength, this.rows.addScanned(this.raw, scanner.cells));
         this.noteTimeKey(scanner.timeKey);
         return;
       }

@@ -29,6 +29,25 @@ const TIME_KEY = ENTRY_COLUMNS.indexOf('time_key');
  */
 const RECENT = 4;
 
+/** How a scanned line (line-scanner.ts) gives each value: a cell of its own, or a range of the line's bytes. */
+export const CELL_NULL = 0;
+export const CELL_RANGE = 1;
+export const CELL_NUMBER = 2;
+export const CELL_STRING = 3;
+
+/** One scanned line's values, entry values then HMACs (ROW_WIDTH - 2 of them), by kind. */
+export interface ScannedCells {
+  kinds: Uint8Array;
+  /** A CELL_RANGE value is the ASCII text `source[start, end)`. */
+  starts: Int32Array;
+  ends: Int32Array;
+  numbers: Float64Array;
+  strings: (string | null)[];
+}
+
+/** Bytes compared and copied one by one below this length (Buffer#copy's call costs more). */
+const SHORT_COPY = 256;
+
 export interface PackedRows {
   count: number;
   kinds: Uint8Array;
@@ -58,12 +77,16 @@ export class PackedRowsWriter {
   private strings = 0;
   /** A column's recent distinct values and their string indexes, written round-robin. */
   private readonly recent = new Array<string | null>(ROW_WIDTH * RECENT).fill(null);
-  private readonly recentIndex = new Float64Array(ROW_WIDTH * RECENT);
+  /** -1: an empty slot. A slot filled from bytes (addScanned) has no string in `recent`. */
+  private readonly recentIndex = new Float64Array(ROW_WIDTH * RECENT).fill(-1);
   private readonly recentNext = new Uint8Array(ROW_WIDTH);
   private rows = 0;
   /** The time of the row being packed, and its string index (packed just before its time key). */
   private rowTime: string | null = null;
   private rowTimeIndex = 0;
+  /** The time's range when it came from bytes (addScanned). */
+  private rowTimeStart = -1;
+  private rowTimeEnd = -1;
 
   constructor(capacity = 256) {
     const spare = capacity > 0 ? takeSpare(capacity * ROW_WIDTH) : undefined;
@@ -94,6 +117,29 @@ export class PackedRowsWriter {
     for (let c = 0; c < HMAC_WIDTH; c++) this.put(base + ENTRY_WIDTH + c, ENTRY_WIDTH + c, hmacs[c]);
   }
 
+  /**
+   * Appends a scanned line's row (its line position is set later with setLine); returns its index. Strings
+   * that are ranges of `source` are compared with the column's recent values and copied as bytes: no JS string
+   * is made of them.
+   */
+  addScanned(source: Uint8Array, cells: ScannedCells): number {
+    if (this.rows * ROW_WIDTH === this.kinds.length) this.grow();
+    const row = this.rows++;
+    const base = row * ROW_WIDTH;
+    const { kinds, starts, ends, numbers, strings } = cells;
+    for (let c = 0; c < ROW_WIDTH - 2; c++) {
+      const k = base + c;
+      const kind = kinds[c];
+      if (kind === CELL_RANGE) this.putRange(k, c, source, starts[c]!, ends[c]!);
+      else if (kind === CELL_NUMBER) {
+        this.kinds[k] = NUMBER;
+        this.cells[k] = numbers[c]!;
+      } else if (kind === CELL_STRING) this.put(k, c, strings[c]);
+      else this.kinds[k] = NULL;
+    }
+    return row;
+  }
+
   setLine(row: number, offset: number, length: number): void {
     const k = row * ROW_WIDTH + LINE_OFFSET;
     this.kinds[k] = NUMBER;
@@ -122,6 +168,7 @@ export class PackedRowsWriter {
     this.kinds[k] = STRING;
     if (column === TIME) {
       this.rowTime = v;
+      this.rowTimeStart = -1;
       this.rowTimeIndex = this.addString(v);
       this.cells[k] = this.rowTimeIndex;
       return;
@@ -146,12 +193,62 @@ export class PackedRowsWriter {
     this.cells[k] = i;
   }
 
-  private addString(v: string): number {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit; a long string is measured (a path of many MiB would
-    // otherwise grow the buffer by three times its size).
-    const room = v.length > 65536 ? Buffer.byteLength(v) : v.length * 3;
-    if (this.text.length - this.textLength < room) this.growText(this.textLength + room);
-    this.textLength += utf8Write(this.text, v, this.textLength);
+  private putRange(k: number, column: number, source: Uint8Array, start: number, end: number): void {
+    this.kinds[k] = STRING;
+    if (column === TIME) {
+      this.rowTime = null;
+      this.rowTimeStart = start;
+      this.rowTimeEnd = end;
+      this.rowTimeIndex = this.addBytes(source, start, end);
+      this.cells[k] = this.rowTimeIndex;
+      return;
+    }
+    if (column === TIME_KEY && start === this.rowTimeStart && end === this.rowTimeEnd) {
+      this.cells[k] = this.rowTimeIndex;
+      return;
+    }
+    const first = column * RECENT;
+    const length = end - start;
+    const text = this.text;
+    const ends = this.ends;
+    for (let r = first; r < first + RECENT; r++) {
+      const i = this.recentIndex[r]!;
+      if (i < 0) continue;
+      const at = i === 0 ? 0 : ends[i - 1]!;
+      if (ends[i]! - at !== length) continue;
+      // From the end: HMACs share their first 12 bytes (`hmac-sha256:`), and times their date.
+      let same = true;
+      for (let j = length - 1; j >= 0; j--) {
+        if (text[at + j] !== source[start + j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        this.cells[k] = i;
+        return;
+      }
+    }
+    const i = this.addBytes(source, start, end);
+    const slot = first + this.recentNext[column]!;
+    this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
+    this.recent[slot] = null;
+    this.recentIndex[slot] = i;
+    this.cells[k] = i;
+  }
+
+  private addBytes(source: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    if (this.text.length - this.textLength < length) this.growText(this.textLength + length);
+    const text = this.text;
+    const at = this.textLength;
+    if (length < SHORT_COPY) for (let j = 0; j < length; j++) text[at + j] = source[start + j]!;
+    else text.set(source.subarray(start, end), at);
+    this.textLength += length;
+    return this.endString();
+  }
+
+  private endString(): number {
     if (this.strings === this.ends.length) {
       const ends = new Uint32Array(Math.max(64, this.ends.length * 2));
       ends.set(this.ends);
@@ -159,6 +256,15 @@ export class PackedRowsWriter {
     }
     this.ends[this.strings] = this.textLength;
     return this.strings++;
+  }
+
+  private addString(v: string): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit; a long string is measured (a path of many MiB would
+    // otherwise grow the buffer by three times its size).
+    const room = v.length > 65536 ? Buffer.byteLength(v) : v.length * 3;
+    if (this.text.length - this.textLength < room) this.growText(this.textLength + room);
+    this.textLength += utf8Write(this.text, v, this.textLength);
+    return this.endString();
   }
 
   private growText(needed: number): void {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Migrator, type Kysely } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase, requestKey, requestKeys, type Database } from '../db/index.js';
+import { asciiRequestKey } from '../db/request-key.js';
 import { migrations } from '../migrations/index.js';
 import { ViewLoader } from '../correlate/view.js';
 import { explainRequest } from '../correlate/explain.js';
@@ -21,6 +22,14 @@ describe('request key: the integer that finds an entry by request id and type', 
     expect(requestKey('02d29de3-0b57-4ef9-a9c8-87cedbf835c8', 'response')).toBe(167984864295);
     expect(requestKey('a', 'request')).toBe(61943441272882);
     expect(requestKeys('a')).toEqual([61943441272882, 61943441272883]);
+  });
+
+  it('is the same key read from an ASCII id\'s bytes as from its string', () => {
+    const ids = ['02d29de3-0b57-4ef9-a9c8-87cedbf835c8', 'a', '', 'req-~!"#', ...Array.from({ length: 200 }, () => randomUUID())];
+    for (const id of ids) {
+      const bytes = Buffer.from(`xx${id}yy`, 'latin1');
+      for (const type of ['request', 'response']) expect(asciiRequestKey(bytes, 2, 2 + id.length, type)).toBe(requestKey(id, type));
+    }
   });
 
   it('is a 47-bit integer, even for a request and odd for a response, and spreads UUIDs without repeats', () => {

@@ -6,6 +6,8 @@ import { AuditLineScanner } from '../ingest/line-scanner.js';
 import { jsonStart, parseAuditLine } from '../ingest/parse.js';
 import { normaliseEntry } from '../ingest/normalize.js';
 import { auditLines } from '../bench/gen-audit.js';
+import { batchOfLines } from './helpers/batches.js';
+import { rowsOf } from '../ingest/packed-rows.js';
 import { simulate } from '../sim/index.js';
 
 const tmp = tempDir('keytrail-scanner-');
@@ -33,9 +35,10 @@ function expectSameOrLeft(line: string | Buffer, prefix: string | null = null): 
   const { fast, slow, scanner } = readBoth(line, prefix);
   if (!fast) return false;
   expect(slow, `scanned a line the general way rejects: ${String(line).slice(0, 200)}`).not.toBeNull();
-  expect({ entry: [...scanner.entry], hmacs: [...scanner.hmacs], time: scanner.time, timeKey: scanner.timeKey }).toEqual(slow);
+  const { entry, hmacs } = scanner.values();
+  expect({ entry, hmacs, time: scanner.time, timeKey: scanner.timeKey }).toEqual(slow);
   // Same types too (toEqual would not tell 1 from true, and a number from a numeric string is caught above).
-  scanner.entry.forEach((v, i) => expect(typeof v).toBe(typeof slow!.entry[i]));
+  entry.forEach((v, i) => expect(typeof v).toBe(typeof slow!.entry[i]));
   return true;
 }
 
@@ -135,6 +138,19 @@ describe('ingest: the plain audit line is read from its bytes with the same valu
     // A device prefix before the JSON, and a line ending in a carriage return.
     expect(expectSameOrLeft(`vault-a: ${taken[0]}`, 'vault-a: ')).toBe(true);
     expect(expectSameOrLeft(`${taken[1]}\r`)).toBe(true);
+  });
+
+  it('packs scanned lines and parsed ones side by side in one batch with the values of the general way', () => {
+    // Lines of one job repeat their values, and lines going either way alternate: a value packed from a line's
+    // bytes is then found again for a parsed line's string, and the other way round.
+    const plain = [...auditLines({ lines: 120, seed: 9 })];
+    const lines = plain.flatMap((line, i) => (i % 3 === 0 ? [line, line.replace('"display_name":"', '"display_name":"\\u00e9')] : i % 3 === 1 ? [line, line.replace('"display_name":"', '"display_name":"ü')] : [line]));
+    const rows = rowsOf(batchOfLines(lines).rows);
+    expect(rows).toHaveLength(lines.length);
+    rows.forEach((row, i) => {
+      const { slow } = readBoth(lines[i]!);
+      expect({ entry: row.entry, hmacs: row.hmacs }).toEqual({ entry: slow!.entry, hmacs: slow!.hmacs });
+    });
   });
 
   it('never scans a line the general way rejects, nor reads one otherwise, however it is mangled', () => {
