@@ -45,8 +45,27 @@ export interface ScannedCells {
   strings: (string | null)[];
 }
 
-/** Bytes compared and copied one by one below this length (Buffer#copy's call costs more). */
-const SHORT_COPY = 256;
+/**
+ * Whether `a[aAt, aAt + length)` and `b[bAt, …)` hold the same bytes, compared 4 at a time (DataView reads are
+ * compiled inline: ~0.6 ns a byte, against 1-2 ns one byte at a time and ~140 ns for Buffer#compare's call). The
+ * last 4 bytes first: HMACs share their first 12 (`hmac-sha256:`).
+ */
+function sameBytes(a: DataView, aAt: number, b: DataView, bAt: number, length: number): boolean {
+  if (length >= 4 && a.getInt32(aAt + length - 4) !== b.getInt32(bAt + length - 4)) return false;
+  let j = 0;
+  for (; j + 4 <= length; j += 4) if (a.getInt32(aAt + j) !== b.getInt32(bAt + j)) return false;
+  for (; j < length; j++) if (a.getUint8(aAt + j) !== b.getUint8(bAt + j)) return false;
+  return true;
+}
+
+/** Copies `length` bytes from `from[fromAt]` to `to[toAt]`, 4 at a time (see sameBytes). */
+function copyBytes(from: DataView, fromAt: number, to: DataView, toAt: number, length: number): void {
+  let j = 0;
+  for (; j + 4 <= length; j += 4) to.setInt32(toAt + j, from.getInt32(fromAt + j));
+  for (; j < length; j++) to.setUint8(toAt + j, from.getUint8(fromAt + j));
+}
+
+const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 export interface PackedRows {
   count: number;
@@ -72,6 +91,10 @@ export class PackedRowsWriter {
   private kinds: Uint8Array;
   private cells: Float64Array;
   private text: Buffer;
+  /** `text`, and the last source of scanned lines, as DataViews (sameBytes, copyBytes). */
+  private textView: DataView;
+  private source: Uint8Array | null = null;
+  private sourceView: DataView = viewOf(new Uint8Array(0));
   private ends: Uint32Array;
   private textLength = 0;
   private strings = 0;
@@ -94,6 +117,7 @@ export class PackedRowsWriter {
     this.cells = spare?.cells ?? new Float64Array(capacity * ROW_WIDTH);
     const text = spare?.text ?? new Uint8Array(capacity * 256);
     this.text = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    this.textView = viewOf(this.text);
     this.ends = spare?.ends ?? new Uint32Array(capacity * 8);
   }
 
@@ -127,10 +151,14 @@ export class PackedRowsWriter {
     const row = this.rows++;
     const base = row * ROW_WIDTH;
     const { kinds, starts, ends, numbers, strings } = cells;
+    if (source !== this.source) {
+      this.source = source;
+      this.sourceView = viewOf(source);
+    }
     for (let c = 0; c < ROW_WIDTH - 2; c++) {
       const k = base + c;
       const kind = kinds[c];
-      if (kind === CELL_RANGE) this.putRange(k, c, source, starts[c]!, ends[c]!);
+      if (kind === CELL_RANGE) this.putRange(k, c, starts[c]!, ends[c]!);
       else if (kind === CELL_NUMBER) {
         this.kinds[k] = NUMBER;
         this.cells[k] = numbers[c]!;
@@ -193,13 +221,14 @@ export class PackedRowsWriter {
     this.cells[k] = i;
   }
 
-  private putRange(k: number, column: number, source: Uint8Array, start: number, end: number): void {
+  /** A string, `source[start, end)` of the source addScanned was given. */
+  private putRange(k: number, column: number, start: number, end: number): void {
     this.kinds[k] = STRING;
     if (column === TIME) {
       this.rowTime = null;
       this.rowTimeStart = start;
       this.rowTimeEnd = end;
-      this.rowTimeIndex = this.addBytes(source, start, end);
+      this.rowTimeIndex = this.addBytes(start, end);
       this.cells[k] = this.rowTimeIndex;
       return;
     }
@@ -209,27 +238,17 @@ export class PackedRowsWriter {
     }
     const first = column * RECENT;
     const length = end - start;
-    const text = this.text;
     const ends = this.ends;
     for (let r = first; r < first + RECENT; r++) {
       const i = this.recentIndex[r]!;
       if (i < 0) continue;
       const at = i === 0 ? 0 : ends[i - 1]!;
-      if (ends[i]! - at !== length) continue;
-      // From the end: HMACs share their first 12 bytes (`hmac-sha256:`), and times their date.
-      let same = true;
-      for (let j = length - 1; j >= 0; j--) {
-        if (text[at + j] !== source[start + j]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
+      if (ends[i]! - at === length && sameBytes(this.textView, at, this.sourceView, start, length)) {
         this.cells[k] = i;
         return;
       }
     }
-    const i = this.addBytes(source, start, end);
+    const i = this.addBytes(start, end);
     const slot = first + this.recentNext[column]!;
     this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
     this.recent[slot] = null;
@@ -237,13 +256,10 @@ export class PackedRowsWriter {
     this.cells[k] = i;
   }
 
-  private addBytes(source: Uint8Array, start: number, end: number): number {
+  private addBytes(start: number, end: number): number {
     const length = end - start;
     if (this.text.length - this.textLength < length) this.growText(this.textLength + length);
-    const text = this.text;
-    const at = this.textLength;
-    if (length < SHORT_COPY) for (let j = 0; j < length; j++) text[at + j] = source[start + j]!;
-    else text.set(source.subarray(start, end), at);
+    copyBytes(this.sourceView, start, this.textView, this.textLength, length);
     this.textLength += length;
     return this.endString();
   }
@@ -271,6 +287,7 @@ export class PackedRowsWriter {
     const text = Buffer.allocUnsafeSlow(Math.max(needed, this.text.length * 2));
     this.text.copy(text, 0, 0, this.textLength);
     this.text = text;
+    this.textView = viewOf(text);
   }
 
   private grow(): void {
