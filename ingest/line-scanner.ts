@@ -3,11 +3,13 @@
  * normaliseEntry takes, without building the entry's objects and strings. JSON.parse of each line was ~40% of
  * the parse worker's time; most of what it built (every key and value of a ~1.4 KB line) was thrown away.
  *
- * Only the plain form Vault writes is read here: ASCII, no whitespace between tokens, integers, no repeated
- * keys where a value is taken, escapes only in strings read one by one (an error message's "\n"). Anything else (and every line of a log_raw device) makes `scan`
- * return false, and the line goes the general way (parseAuditLine + normaliseEntry), which stays the reference:
- * for every line this scanner takes it gives the same values (test/ingest-line-scanner.test.ts compares both
- * on real, generated and mutated lines).
+ * Only the plain form Vault writes is read here: ASCII, no whitespace between tokens, integers where a number is
+ * read or JSON text is kept, no repeated keys where a value is taken, no escapes in keys, in kept JSON text
+ * (metadata, policies, request.data, warnings), in token fields or in type and time (an escaped string read on
+ * its own, such as an error message's "\n", is decoded with JSON.parse). Anything else, lines over 64 KiB, and
+ * every line of a log_raw device make `scan` return false, and the line goes the general way (parseAuditLine +
+ * normaliseEntry), which stays the reference: for every line this scanner takes it gives the same values
+ * (test/ingest-line-scanner.test.ts compares both on real, generated, simulated and mangled lines).
  */
 import { toTimeKey } from '../db/time.js';
 import { asciiRequestKey, requestKey } from '../db/request-key.js';
@@ -20,7 +22,7 @@ const C = Object.fromEntries(ENTRY_COLUMNS.map((name, i) => [name, i])) as Recor
 
 /** How a key's value is read. Values of another type than the one named are read as null, as normaliseEntry does. */
 const AS_STRING = 0; // a non-empty string (str)
-const AS_PATH = 1; // any string, also '' (request.path)
+const AS_PATH = 1; // any string, also '' (request.path; type, time and wrap_info.token, checked later)
 const AS_NUMBER = 2; // an integer (num); other numbers go the general way
 const AS_BOOL = 3; // true → 1, false → 0 (bool01)
 const AS_ARRAY_TEXT = 4; // a non-empty array's JSON text (policies, warnings)
@@ -54,7 +56,7 @@ interface Level {
   rules: KeyRule[];
   /**
    * The object's JSON text is stored as it is (request.data): its text must be what JSON.stringify gives for it
-   * (rawKey, rawNumber).
+   * (rawKey, integer).
    */
   raw: boolean;
 }
@@ -201,6 +203,7 @@ for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 /** Bytes that may stand in a string as they are: printable ASCII but `"` and `\`. */
 const PLAIN = new Uint8Array(256);
 for (let c = 0x20; c < 0x7f; c++) PLAIN[c] = c === QUOTE || c === 0x5c ? 0 : 1;
+const EMPTY = Buffer.alloc(0);
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
@@ -208,8 +211,18 @@ const REQUEST_BYTES = Buffer.from('request');
 const RESPONSE_BYTES = Buffer.from('response');
 /** Nesting deeper than this goes the general way (the scanner recurses). */
 const MAX_DEPTH = 64;
-/** Keys of the objects inside stored JSON text, checked for repeats. */
+/**
+ * Keys of the objects open inside stored JSON text, checked for repeats (each against the keys before it in its
+ * object): more go the general way.
+ */
 const MAX_RAW_KEYS = 256;
+/** Keys of one object inside stored JSON text: more go the general way (the repeat check is quadratic). */
+const MAX_OBJECT_RAW_KEYS = 64;
+/**
+ * Longer lines go the general way: their request.data is not kept (MAX_REQUEST_DATA_BYTES), and JSON.parse
+ * bounds the time any line takes (the checks for stored JSON text are not linear in the worst case).
+ */
+const MAX_SCANNED_LINE_BYTES = 64 * 1024;
 /** More digits than this may not be exact as a JS number (and JSON.stringify may write it otherwise). */
 const MAX_INTEGER_DIGITS = 15;
 
@@ -236,7 +249,7 @@ export class AuditLineScanner {
   time = '';
   timeKey = '';
 
-  private b: Buffer = Buffer.alloc(0);
+  private b: Buffer = EMPTY;
   private p = 0;
   private readonly seen = new Uint8Array(fieldCount);
   private readonly kind = new Uint8Array(fieldCount);
@@ -261,19 +274,21 @@ export class AuditLineScanner {
    * entry). The byte after the line must be its newline, or the buffer's end: scanning relies on it to stop.
    */
   scan(b: Buffer, start: number, end: number): boolean {
-    if (end < b.length && b[end] !== NL) return false;
-    if (b[start] !== OPEN_BRACE) return false;
+    if ((end < b.length && b[end] !== NL) || end - start > MAX_SCANNED_LINE_BYTES || b[start] !== OPEN_BRACE) return false;
     this.b = b;
     this.p = start;
     this.seen.fill(0);
     this.kind.fill(NONE);
     this.rawKeyTop = 0;
-    if (!this.object(TOP_LEVEL, 0, false)) return false;
-    for (let i = this.p; i < end; i++) {
+    let ok = this.object(TOP_LEVEL, 0, false);
+    for (let i = this.p; ok && i < end; i++) {
       const c = b[i];
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d) ok = false;
     }
-    return this.p <= end && this.build();
+    ok = ok && this.p <= end && this.build();
+    // The cells hold what the caller needs; the buffer (which may be a line of many MiB) is not kept.
+    this.b = EMPTY;
+    return ok;
   }
 
   /** At `{`: the object's members, each key looked up in `lvl` (null: none are read). */
@@ -492,7 +507,7 @@ export class AuditLineScanner {
       for (let i = 0; i < length; i++) if (b[s + i] !== b[keyStart + i]) continue outer;
       return false;
     }
-    if (this.rawKeyTop === keys.length) return false;
+    if (this.rawKeyTop === keys.length || this.rawKeyTop - keyBase >= MAX_OBJECT_RAW_KEYS * 2) return false;
     keys[this.rawKeyTop++] = keyStart;
     keys[this.rawKeyTop++] = keyEnd;
     return true;
@@ -709,11 +724,11 @@ export class AuditLineScanner {
     return true;
   }
 
-  /** The last scanned line's values as normaliseEntry gives them (tests, diagnostics). */
-  values(): { entry: unknown[]; hmacs: unknown[] } {
+  /** The last scanned line's values as normaliseEntry gives them (tests, diagnostics); `source` is the buffer scanned. */
+  values(source: Buffer): { entry: unknown[]; hmacs: unknown[] } {
     const { kinds, starts, ends, numbers, strings } = this.cells;
     const values = Array.from(kinds, (kind, c) =>
-      kind === CELL_RANGE ? latin1(this.b, starts[c]!, ends[c]!) : kind === CELL_NUMBER ? numbers[c] : kind === CELL_STRING ? strings[c] : null,
+      kind === CELL_RANGE ? latin1(source, starts[c]!, ends[c]!) : kind === CELL_NUMBER ? numbers[c] : kind === CELL_STRING ? strings[c] : null,
     );
     return { entry: values.slice(0, ENTRY_COLUMNS.length), hmacs: values.slice(ENTRY_COLUMNS.length) };
   }

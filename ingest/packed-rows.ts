@@ -251,6 +251,7 @@ export class PackedRowsWriter {
     const i = this.addBytes(start, end);
     const slot = first + this.recentNext[column]!;
     this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
+    // No JS string: a parsed line's equal string is not found here (it is packed again; scanned lines are nearly all).
     this.recent[slot] = null;
     this.recentIndex[slot] = i;
     this.cells[k] = i;

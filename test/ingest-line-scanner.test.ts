@@ -5,6 +5,7 @@ import { tempDir } from './helpers/cli.js';
 import { AuditLineScanner } from '../ingest/line-scanner.js';
 import { jsonStart, parseAuditLine } from '../ingest/parse.js';
 import { normaliseEntry } from '../ingest/normalize.js';
+import { looksLogRaw } from '../ingest/redact.js';
 import { auditLines } from '../bench/gen-audit.js';
 import { batchOfLines } from './helpers/batches.js';
 import { rowsOf } from '../ingest/packed-rows.js';
@@ -15,10 +16,10 @@ afterAll(() => tmp.cleanup());
 
 const PUBLIC_VAULT = join(import.meta.dirname, 'fixtures/public/vault');
 
-type Outcome = { fast: boolean; slow: { entry: unknown[]; hmacs: unknown[]; time: string; timeKey: string } | null };
+type Outcome = { fast: boolean; slow: { entry: unknown[]; hmacs: unknown[]; time: string; timeKey: string; logRaw: boolean } | null };
 
 /** Both ways of reading one line, as BatchBuilder runs them: the line is followed by its newline. */
-function readBoth(line: string | Buffer, prefix: string | null = null): Outcome & { scanner: AuditLineScanner } {
+function readBoth(line: string | Buffer, prefix: string | null = null): Outcome & { scanner: AuditLineScanner; bytes: Buffer } {
   const bytes = Buffer.concat([Buffer.from(line), Buffer.from('\n')]);
   const end = bytes.length - 1;
   const prefixBytes = prefix === null ? null : Buffer.from(prefix);
@@ -26,19 +27,23 @@ function readBoth(line: string | Buffer, prefix: string | null = null): Outcome 
   const at = jsonStart(bytes, prefixBytes, 0, end);
   const fast = at >= 0 && scanner.scan(bytes, at, end);
   const parsed = parseAuditLine(bytes, prefixBytes, 0, end);
-  const slow = parsed.ok ? { ...normaliseEntry(parsed.entry, parsed.requestId, parsed.type, parsed.time, parsed.timeKey), time: parsed.time, timeKey: parsed.timeKey } : null;
-  return { fast, slow, scanner };
+  const slow = parsed.ok
+    ? { ...normaliseEntry(parsed.entry, parsed.requestId, parsed.type, parsed.time, parsed.timeKey), time: parsed.time, timeKey: parsed.timeKey, logRaw: looksLogRaw(parsed.entry) }
+    : null;
+  return { fast, slow, scanner, bytes };
 }
 
 /** The scanner either leaves a line to the general way or gives exactly its values. */
 function expectSameOrLeft(line: string | Buffer, prefix: string | null = null): boolean {
-  const { fast, slow, scanner } = readBoth(line, prefix);
+  const { fast, slow, scanner, bytes } = readBoth(line, prefix);
   if (!fast) return false;
   expect(slow, `scanned a line the general way rejects: ${String(line).slice(0, 200)}`).not.toBeNull();
-  const { entry, hmacs } = scanner.values();
-  expect({ entry, hmacs, time: scanner.time, timeKey: scanner.timeKey }).toEqual(slow);
+  // A clear token makes the device log_raw: the general way redacts the line.
+  expect(slow!.logRaw).toBe(false);
+  const { entry, hmacs } = scanner.values(bytes);
+  expect({ entry, hmacs, time: scanner.time, timeKey: scanner.timeKey, logRaw: false }).toEqual(slow);
   // Same types too (toEqual would not tell 1 from true, and a number from a numeric string is caught above).
-  entry.forEach((v, i) => expect(typeof v).toBe(typeof slow!.entry[i]));
+  [...entry, ...hmacs].forEach((v, i) => expect(typeof v).toBe(typeof [...slow!.entry, ...slow!.hmacs][i]));
   return true;
 }
 
@@ -109,6 +114,12 @@ describe('ingest: the plain audit line is read from its bytes with the same valu
       base('{"display_name": "a"}'), // whitespace between tokens
       base('{"client_token":"hvs.CAESIJ2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"}'), // a clear token: log_raw
       base('{}', ',"data":{"token":"s.AbCdEfGhIjKlMnOpQrStUvWx"}'),
+      base('{}', ',"client_token":"hvs.CAESIJ2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"'),
+      `${base('{}').slice(0, -1)},"response":{"auth":{"client_token":"hvb.AbCdEfGhIjKlMnOpQrStUvWx01"}}}`,
+      `${base('{}').slice(0, -1)},"response":{"wrap_info":{"token":"hvs.CAESIJ2aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"}}}`,
+      // An object whose text is kept with more keys than the scanner checks for repeats, and a line over 64 KiB.
+      base(`{"metadata":{${Array.from({ length: 65 }, (_, i) => `"k${i}":"v"`).join(',')}}}`),
+      base(`{"display_name":"${'x'.repeat(70_000)}"}`),
       base('"not an object"'),
       base('{}', ',"namespace":[1]'),
     ];
@@ -141,8 +152,9 @@ describe('ingest: the plain audit line is read from its bytes with the same valu
   });
 
   it('packs scanned lines and parsed ones side by side in one batch with the values of the general way', () => {
-    // Lines of one job repeat their values, and lines going either way alternate: a value packed from a line's
-    // bytes is then found again for a parsed line's string, and the other way round.
+    // Lines of one job repeat their values, and lines going either way alternate: a scanned line's value is found
+    // again among strings packed from parsed lines (a parsed line's string is not compared with values packed
+    // from bytes: it is packed again, which costs bytes, not correctness).
     const plain = [...auditLines({ lines: 120, seed: 9 })];
     const lines = plain.flatMap((line, i) => (i % 3 === 0 ? [line, line.replace('"display_name":"', '"display_name":"\\u00e9')] : i % 3 === 1 ? [line, line.replace('"display_name":"', '"display_name":"ü')] : [line]));
     const rows = rowsOf(batchOfLines(lines).rows);
