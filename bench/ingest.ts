@@ -117,7 +117,7 @@ const NOTES = [
   '(with lazy CLI loads) and 0.52 (this one, the final code, after review fixes). The ratio moves with the machine\'s',
   'speed: the bare loop ran at 74-81k lines/s in the three runs that met 0.5 and at 92-96k in the three that did not.',
   '',
-  'Round 10 (this run), CPU per line 36-41 → 33-39 µs over all threads: the parse worker reads the plain line Vault writes',
+  'Round 10 (this run), parse side 17.7-20.5 → 13.9-15.9 µs a line: the parse worker reads the plain line Vault writes',
   'straight from its bytes (ingest/line-scanner.ts: one pass that checks the JSON and picks out the ~46 values',
   'normaliseEntry takes, as ranges of the line) instead of JSON.parse + normaliseEntry, and packs those ranges as',
   'bytes: no JS object or string per key and value. Anything it does not read exactly as JSON.parse would (non-ASCII,',
@@ -130,9 +130,11 @@ const NOTES = [
   'bytes at a time in the scanner (bit tricks on DataView or Int32Array words: slower, strings average 14 bytes and',
   'their cost is the branch at their end); ASCII and backslash checks of the whole line with Node\'s native isAscii',
   'and indexOf, to scan strings with one comparison a byte (slower); a Map for the scanner\'s keys (~1.5 µs a line',
-  'more than its open-addressing table); Brotli window 16-18 bits or quality 0 (no less CPU). Bench runs of this',
-  'round before this one: 0.51 (bare 85k lines/s), 0.51 (bare 93k) and 0.46 (bare 90k; 39 µs CPU a line: the',
-  'machine was slow for two threads and not for one).',
+  'more than its open-addressing table); Brotli window 16-18 bits or quality 0 (no less CPU); a 4 MB young',
+  'generation for the worker, which makes little garbage now (no difference in 8 runs, ABBA). Bench runs of this',
+  'round before this one: 0.51 (bare 85k lines/s), 0.51 (bare 93k), 0.46 (bare 90k; 39 µs CPU a line: the machine',
+  'was slow for two threads and not for one) and 0.49 (bare 87k); over those and this run\'s 15 rounds the median',
+  'is 0.51.',
   '',
   'What is left: SQLite\'s insert with its binding is ~13 µs a row in place and the largest share; the scanner is at',
   'the cost of JS byte loops (~40 ns a string, ~100 strings a line); Brotli and SHA-256 of the kept bytes ~3.2 µs a',
@@ -141,7 +143,7 @@ const NOTES = [
   'a migration and a join for every reader. The serial ends cost ~1.3 s of a 1M-line run: ~0.5 s until the writer',
   'gets its first batch (Kysely alone loads 263 ES modules) and ~0.8 s to close (the last checkpoint, its fsyncs, and',
   'removing a WAL of up to ~340 MB, whose blocks this disk discards). Each WAL restart stops the writer for ~0.45 s.',
-  'Peak RSS stays flat with the file size (266-270 MB at 1M lines).',
+  'Peak RSS stays flat with the file size (260-270 MB at 1M lines).',
 ].join('\n');
 
 async function bareLoop(file: string): Promise<{ lines: number; seconds: number; cpuSeconds: number }> {
