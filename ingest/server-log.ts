@@ -2,8 +2,10 @@
  * `ingest vault-server-log`: the Vault operational log. `expiration: revoked lease: lease_id=…` lines are the
  * only record of TTL expiries and cascading revocations (vault-audit.md §5.5), so they become `lease-revoked`
  * server events with their time; seal, unseal, step-down and root-generation lines are kept as server events
- * too. Every other line is counted as `ignored`. Text lines (`2020-03-05T17:05:38.792Z [INFO]  module: msg`,
- * optionally behind a `name[pid]: ` prefix) and JSON lines (`log_format=json`) are understood.
+ * too. Every other line is counted as `ignored`. Text lines (`2020-03-05T17:05:38.792Z [INFO]  module: msg`)
+ * and JSON lines (`log_format=json`) are understood, also behind what syslog or journald writes before them
+ * (`Mar  5 17:05:38 host vault[1234]: `). A file in which no line has either form is reported: its lines would
+ * all be ignored.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -37,7 +39,10 @@ export interface ServerLogIngestSummary {
   rate: number;
 }
 
-const TEXT_LINE = /^(?:[\w.-]+\[\d+\]:\s+)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}))\s+\[(\w+)\]\s+(.*)$/;
+/** Vault's text form, after any prefix ending in whitespace (syslog's date, host and `vault[pid]:`). */
+const TEXT_LINE = /^(?:.*?\s)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}))\s+\[(\w+)\]\s+(.*)$/;
+/** Where a JSON line starts behind a prefix: `{"@` after whitespace. */
+const JSON_AFTER_PREFIX = /\s\{"@/;
 
 export interface ServerLogEvent {
   time: string;
@@ -60,29 +65,39 @@ function classify(message: string, fields: Record<string, unknown> = {}): { kind
 
 /** One server-log line → an event, or null when it is not one keytrail keeps. */
 export function parseServerLogLine(text: string): ServerLogEvent | null {
-  const trimmed = text.trim();
+  return readServerLogLine(text).event;
+}
+
+/** Whether the line has one of the server log's forms (`form`), and the event it is, if keytrail keeps it. */
+export function readServerLogLine(text: string): { form: boolean; event: ServerLogEvent | null } {
+  const none = { form: false, event: null };
+  let trimmed = text.trim();
+  if (!trimmed.startsWith('{')) {
+    const json = JSON_AFTER_PREFIX.exec(trimmed);
+    if (json && !TEXT_LINE.test(trimmed)) trimmed = trimmed.slice(json.index + 1);
+  }
   if (trimmed.startsWith('{')) {
     let o: Record<string, unknown>;
     try {
       o = JSON.parse(trimmed) as Record<string, unknown>;
     } catch {
-      return null;
+      return none;
     }
     const time = o['@timestamp'];
     const msg = o['@message'];
-    if (typeof time !== 'string' || typeof msg !== 'string') return null;
+    if (typeof time !== 'string' || typeof msg !== 'string') return none;
     const timeKey = toTimeKey(time);
-    if (!timeKey) return null;
+    if (!timeKey) return none;
     const module = typeof o['@module'] === 'string' ? `${o['@module'] as string}: ` : '';
     const c = classify(`${module}${msg}`, o) ?? classify(msg, o);
-    return c ? { time, timeKey, kind: c.kind, leaseId: c.leaseId, message: `${module}${msg}` } : null;
+    return { form: true, event: c ? { time, timeKey, kind: c.kind, leaseId: c.leaseId, message: `${module}${msg}` } : null };
   }
   const m = TEXT_LINE.exec(trimmed);
-  if (!m) return null;
+  if (!m) return none;
   const timeKey = toTimeKey(m[1]!);
-  if (!timeKey) return null;
+  if (!timeKey) return none;
   const c = classify(m[3]!);
-  return c ? { time: m[1]!, timeKey, kind: c.kind, leaseId: c.leaseId, message: m[3]!.slice(0, 2000) } : null;
+  return { form: true, event: c ? { time: m[1]!, timeKey, kind: c.kind, leaseId: c.leaseId, message: m[3]!.slice(0, 2000) } : null };
 }
 
 const NL = Buffer.from('\n');
@@ -105,6 +120,9 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
     let batchStart = start;
     let hash = createHash('sha256');
     let exact = true;
+    /** Lines of this read in one of the server log's forms, whether keytrail keeps them or not. */
+    let linesInForm = 0;
+    let linesRead = 0;
     const commit = (endOffset: number) => {
       if (lineCount === 0) return;
       const stored = Buffer.concat(chunks, chunkBytes);
@@ -124,6 +142,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
         lastTimeKey: events.reduce<string | null>((a, e) => (a === null || e.time_key > a ? e.time_key : a), null),
       };
       lines += lineCount;
+      linesRead += lineCount;
       store.commitServerLog(src, batch, events, { fingerprint, kind: 'server-log', device, path, offset: endOffset, lines, complete: 0 });
       touched.add(fingerprint);
       totals.lines += lineCount;
@@ -149,7 +168,8 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
           chunkBytes += copy.length + 1;
           hash.update(copy).update(NL);
           lineCount++;
-          const ev = parseServerLogLine(copy.toString('utf8'));
+          const { form, event: ev } = readServerLogLine(copy.toString('utf8'));
+          if (form) linesInForm++;
           if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: offset });
           else ignored++;
         },
@@ -190,13 +210,20 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
       chunkBytes += tail.length;
       hash.update(tail);
       lineCount++;
-      const ev = parseServerLogLine(tail.toString('utf8'));
+      const { form, event: ev } = readServerLogLine(tail.toString('utf8'));
+      if (form) linesInForm++;
       if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: splitter.lineStart });
       else ignored++;
       splitter.dropUnfinished();
     }
     commit(splitter.lineStart);
     if (gzip) store.saveCheckpoint({ fingerprint, kind: 'server-log', device, path, offset: splitter.lineStart, lines, complete: 1 });
+    if (linesRead > 0 && linesInForm === 0) {
+      opts.logger?.warn(
+        { file: path, lines: linesRead },
+        'no line of this file looks like a Vault server log line (`2026-03-02T08:00:00.000Z [INFO]  module: message`, or JSON with log_format=json), so all were counted as ignored: is it an audit log (ingest vault) or another program\'s log?',
+      );
+    }
   };
 
   const scan = async () => {
