@@ -2,10 +2,10 @@
  * `ingest vault-server-log`: the Vault operational log. `expiration: revoked lease: lease_id=…` lines are the
  * only record of TTL expiries and cascading revocations (vault-audit.md §5.5), so they become `lease-revoked`
  * server events with their time; seal, unseal, step-down and root-generation lines are kept as server events
- * too. Every other line is counted as `ignored`. Text lines (`2020-03-05T17:05:38.792Z [INFO]  module: msg`)
- * and JSON lines (`log_format=json`) are understood, also behind what syslog or journald writes before them
- * (`Mar  5 17:05:38 host vault[1234]: `). A file in which no line has either form is reported: its lines would
- * all be ignored.
+ * too. Every other line is counted as `ignored`. Text lines (`2020-03-05T17:05:38.792Z [INFO]  module: msg`,
+ * optionally behind a `name[pid]: ` prefix) and JSON lines (`log_format=json`) are understood (CONTRACT.md).
+ * Lines of Vault's form behind another prefix (syslog's date and host) are ignored too, but reported, as is a
+ * file in which no line has either form: otherwise the lines would be ignored without a word.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -39,10 +39,9 @@ export interface ServerLogIngestSummary {
   rate: number;
 }
 
-/** Vault's text form, after any prefix ending in whitespace (syslog's date, host and `vault[pid]:`). */
-const TEXT_LINE = /^(?:.*?\s)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}))\s+\[(\w+)\]\s+(.*)$/;
-/** Where a JSON line starts behind a prefix: `{"@` after whitespace. */
-const JSON_AFTER_PREFIX = /\s\{"@/;
+const TEXT_LINE = /^(?:[\w.-]+\[\d+\]:\s+)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}))\s+\[(\w+)\]\s+(.*)$/;
+/** Vault's text or JSON form behind any other prefix (`Mar  5 17:05:38 host vault[1234]: `): not read, reported. */
+const BEHIND_OTHER_PREFIX = /\s(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})\s+\[\w+\]\s|\{"@)/;
 
 export interface ServerLogEvent {
   time: string;
@@ -68,14 +67,13 @@ export function parseServerLogLine(text: string): ServerLogEvent | null {
   return readServerLogLine(text).event;
 }
 
-/** Whether the line has one of the server log's forms (`form`), and the event it is, if keytrail keeps it. */
-export function readServerLogLine(text: string): { form: boolean; event: ServerLogEvent | null } {
+/**
+ * Whether the line has one of the server log's forms (`form`), or has one behind a prefix keytrail does not read
+ * (`otherPrefix`), and the event it is, if keytrail keeps it.
+ */
+export function readServerLogLine(text: string): { form: boolean; otherPrefix?: boolean; event: ServerLogEvent | null } {
   const none = { form: false, event: null };
-  let trimmed = text.trim();
-  if (!trimmed.startsWith('{')) {
-    const json = JSON_AFTER_PREFIX.exec(trimmed);
-    if (json && !TEXT_LINE.test(trimmed)) trimmed = trimmed.slice(json.index + 1);
-  }
+  const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
     let o: Record<string, unknown>;
     try {
@@ -93,7 +91,7 @@ export function readServerLogLine(text: string): { form: boolean; event: ServerL
     return { form: true, event: c ? { time, timeKey, kind: c.kind, leaseId: c.leaseId, message: `${module}${msg}` } : null };
   }
   const m = TEXT_LINE.exec(trimmed);
-  if (!m) return none;
+  if (!m) return BEHIND_OTHER_PREFIX.test(trimmed) ? { form: false, otherPrefix: true, event: null } : none;
   const timeKey = toTimeKey(m[1]!);
   if (!timeKey) return none;
   const c = classify(m[3]!);
@@ -122,6 +120,8 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
     let exact = true;
     /** Lines of this read in one of the server log's forms, whether keytrail keeps them or not. */
     let linesInForm = 0;
+    /** Lines of that form behind a prefix keytrail does not read. */
+    let linesBehindPrefix = 0;
     let linesRead = 0;
     const commit = (endOffset: number) => {
       if (lineCount === 0) return;
@@ -168,8 +168,9 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
           chunkBytes += copy.length + 1;
           hash.update(copy).update(NL);
           lineCount++;
-          const { form, event: ev } = readServerLogLine(copy.toString('utf8'));
+          const { form, otherPrefix, event: ev } = readServerLogLine(copy.toString('utf8'));
           if (form) linesInForm++;
+          if (otherPrefix) linesBehindPrefix++;
           if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: offset });
           else ignored++;
         },
@@ -210,15 +211,21 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
       chunkBytes += tail.length;
       hash.update(tail);
       lineCount++;
-      const { form, event: ev } = readServerLogLine(tail.toString('utf8'));
+      const { form, otherPrefix, event: ev } = readServerLogLine(tail.toString('utf8'));
       if (form) linesInForm++;
+      if (otherPrefix) linesBehindPrefix++;
       if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: splitter.lineStart });
       else ignored++;
       splitter.dropUnfinished();
     }
     commit(splitter.lineStart);
     if (gzip) store.saveCheckpoint({ fingerprint, kind: 'server-log', device, path, offset: splitter.lineStart, lines, complete: 1 });
-    if (linesRead > 0 && linesInForm === 0) {
+    if (linesBehindPrefix > 0) {
+      opts.logger?.warn(
+        { file: path, lines: linesBehindPrefix },
+        'lines of Vault\'s server log behind a prefix keytrail does not read (syslog\'s date and host?) were ignored: give keytrail the log without it (journalctl -u vault -o cat, or Vault\'s own log file); only a `name[pid]: ` prefix is read',
+      );
+    } else if (linesRead > 0 && linesInForm === 0) {
       opts.logger?.warn(
         { file: path, lines: linesRead },
         'no line of this file looks like a Vault server log line (`2026-03-02T08:00:00.000Z [INFO]  module: message`, or JSON with log_format=json), so all were counted as ignored: is it an audit log (ingest vault) or another program\'s log?',
