@@ -143,7 +143,7 @@ const NOTES = [
   'a migration and a join for every reader. The serial ends cost ~1.3 s of a 1M-line run: ~0.5 s until the writer',
   'gets its first batch (Kysely alone loads 263 ES modules) and ~0.8 s to close (the last checkpoint, its fsyncs, and',
   'removing a WAL of up to ~340 MB, whose blocks this disk discards). Each WAL restart stops the writer for ~0.45 s.',
-  'Peak RSS stays flat with the file size (260-270 MB at 1M lines).',
+  'Peak RSS stays flat with the file size (260-270 MB at 1M lines, 273 MB at 2M).',
 ].join('\n');
 
 async function bareLoop(file: string): Promise<{ lines: number; seconds: number; cpuSeconds: number }> {
