@@ -134,7 +134,7 @@ const NOTES = [
   'generation for the worker, which makes little garbage now (no difference in 8 runs, ABBA). Bench runs of this',
   'round before this one: 0.51 (bare 85k lines/s) and 0.51 (bare 93k) while the scanner was being built, then on',
   'the final code 0.46 (bare 90k; 39 µs CPU a line: the machine was slow for two threads and not for one), 0.49',
-  '(bare 87k), 0.53 (bare 78k) and 0.50 (bare 91k; 0.4996, not met). Over the final code\'s five runs with this one,',
+  '(bare 87k), 0.53 (bare 78k) and 0.50 (bare 91k; 0.499, not met). Over the final code\'s five runs with this one,',
   'the median of the 15 rounds is 0.51 (single rounds 0.44-0.59), and 3 of the 5 runs met 0.5.',
   '',
   'What is left: SQLite\'s insert with its binding is ~13 µs a row in place and the largest share; the scanner is at',
