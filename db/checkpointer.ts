@@ -57,13 +57,13 @@ export class BackgroundCheckpointer {
   }
 
   /** Starts checkpointing in the background; null when that is not possible (in-memory database, no compiled worker). */
-  static start(handle: KeytrailDb, opts: { restartBytes?: number } = {}): BackgroundCheckpointer | null {
+  static start(handle: KeytrailDb, opts: { restartBytes?: number; intervalMs?: number } = {}): BackgroundCheckpointer | null {
     if (handle.path === ':memory:' || handle.path === '' || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return null;
     if (handle.sqlite.pragma('journal_mode', { simple: true }) !== 'wal') return null;
     const previous = handle.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
     const pageSize = handle.sqlite.pragma('page_size', { simple: true }) as number;
     const commits = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(WORKER_URL, { workerData: { path: handle.path, intervalMs: INTERVAL_MS, commits }, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    const worker = new Worker(WORKER_URL, { workerData: { path: handle.path, intervalMs: opts.intervalMs ?? INTERVAL_MS, commits }, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     // A failing checkpointer only means the writer checkpoints by itself again.
     worker.on('error', () => {
       if (handle.sqlite.open) handle.sqlite.pragma(`wal_autocheckpoint = ${previous}`);

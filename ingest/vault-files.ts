@@ -42,6 +42,19 @@ export interface VaultIngestOptions {
   batchLines?: number;
   /** Called after each committed batch: bytes consumed so far in this run and the bytes the run expects. */
   onProgress?: (done: number, total: number) => void;
+  /** The measured defaults, made smaller by tests that need several groups, WAL restarts or a tail in a small file. */
+  tuning?: {
+    /** Batches a group commits at most (default 256). */
+    groupBatches?: number;
+    /** How long a group collects batches at most (default 2 s). */
+    groupMs?: number;
+    /** WAL size at which the writer starts it over once the checkpointer has caught up (default 256 MiB). */
+    walRestartBytes?: number;
+    /** The end of a large plain file that is a group of its own (default 32 MiB). */
+    tailBytes?: number;
+    /** How often the background checkpointer copies the WAL and reports (default 200 ms). */
+    checkpointMs?: number;
+  };
 }
 
 export interface VaultIngestSummary {
@@ -178,7 +191,11 @@ export class VaultFileIngester {
     let tailGrouped = false;
     let pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
     // A large read: checkpoints run beside the writer instead of inside its commits.
-    const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle) : null;
+    const tuning = this.opts.tuning ?? {};
+    const groupBatches = tuning.groupBatches ?? GROUP_BATCHES;
+    const groupMs = tuning.groupMs ?? GROUP_MS;
+    const tailBytes = tuning.tailBytes ?? TAIL_BYTES;
+    const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle, { restartBytes: tuning.walRestartBytes, intervalMs: tuning.checkpointMs }) : null;
     const endGroup = () => {
       const committed = this.store.endGroup();
       if (committed) checkpointer?.noteCommit();
@@ -208,13 +225,13 @@ export class VaultFileIngester {
         pending.duplicates += res.duplicates;
         pending.quarantined += res.quarantined;
         // Entering the tail of a large plain file ends the group (once), unless a group ends here anyway.
-        const tailStarts = checkpointer !== null && !gzip && !tailGrouped && newBytes > TAIL_BYTES && start + newBytes - b.endOffset <= TAIL_BYTES;
+        const tailStarts = checkpointer !== null && !gzip && !tailGrouped && newBytes > tailBytes && start + newBytes - b.endOffset <= tailBytes;
         if (tailStarts) tailGrouped = true;
         if (checkpointer?.restartDue) {
           // The WAL is large and copied up to this group: end the group early and start the WAL over.
           endGroup();
           checkpointer.restartWal();
-        } else if (++grouped >= GROUP_BATCHES || performance.now() - groupStarted >= GROUP_MS || this.opts.signal?.aborted || tailStarts) {
+        } else if (++grouped >= groupBatches || performance.now() - groupStarted >= groupMs || this.opts.signal?.aborted || tailStarts) {
           endGroup();
         }
         if (b.redacted && !this.warnedLogRaw.has(device)) {
