@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -58,6 +59,40 @@ describe('ingest vault --listen', () => {
     expect(query(db, 'SELECT device, source, reason FROM quarantine')).toEqual([{ device: 'sock', source: 'socket', reason: 'torn' }]);
     expect(query(db, "SELECT DISTINCT device FROM audit_copies")).toEqual([{ device: 'sock' }]);
     late.destroy();
+  });
+});
+
+describe('ingest vault --listen with an over-long line', () => {
+  it('quarantines it with the SHA-256 of its bytes while another connection\'s lines come in between', async () => {
+    const path = join(tmp.dir, 'long.db');
+    const handle = await openDatabase(path);
+    const listener = await startSocketListener(handle, { host: '127.0.0.1', port: 0, device: 'sock', flushMs: 100 });
+    try {
+      const all = lines({ lines: 40, seed: 41 });
+      const long = '{"x":"' + 'a'.repeat(16 * 1024 * 1024) + '"}';
+      const [a, b] = await Promise.all([open(listener.port), open(listener.port)]);
+      // Connection a sends its over-long line in pieces; connection b's lines arrive meanwhile.
+      const third = Math.ceil(long.length / 3);
+      a.write(long.slice(0, third));
+      await send(b, all.slice(0, 20).map((l) => l + '\n').join(''), 4);
+      a.write(long.slice(third, 2 * third));
+      await send(b, all.slice(20).map((l) => l + '\n').join(''), 4);
+      a.write(long.slice(2 * third) + '\n');
+      await Promise.all([a, b].map((s) => new Promise<void>((r) => s.end(r))));
+      await waitFor(() => listener.summary().lines === 41, 10_000, 'every line committed');
+      const summary = await listener.stop();
+      expect(summary).toMatchObject({ lines: 41, stored: 40, quarantined: 1 });
+      expect(query(path, 'SELECT reason, byte_length, detail FROM quarantine')).toEqual([
+        {
+          reason: 'oversized',
+          byte_length: long.length,
+          detail: `line of ${long.length} bytes exceeds the 16 MiB limit; SHA-256 of its bytes: ${createHash('sha256').update(long).digest('hex')}`,
+        },
+      ]);
+    } finally {
+      await listener.stop();
+      await handle.close();
+    }
   });
 });
 

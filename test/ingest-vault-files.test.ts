@@ -205,6 +205,8 @@ describe('ingest vault: files, rotation and restarts', () => {
       ['oversized', 'audit.log', log, o1 + torn.length + 2],
     ]);
     expect(rows[2]!.length).toBe(Buffer.byteLength(big));
+    // The over-long line's bytes are not kept: its record names their SHA-256.
+    expect((rows[2] as { detail?: string }).detail).toBe(`line of ${Buffer.byteLength(big)} bytes exceeds the 16 MiB limit; SHA-256 of its bytes: ${createHash('sha256').update(big).digest('hex')}`);
     const filtered = await runCli(['--db', db, 'query', 'quarantine', '--device', 'other', '--format', 'json']);
     expect(JSON.parse(filtered.stdout)).toEqual([]);
   });
