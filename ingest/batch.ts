@@ -141,8 +141,6 @@ export class BatchBuilder {
   private hash: Hash = createHash('sha256');
   /** The hash before the pieces of an over-long line that has not ended yet. */
   private hashBeforePieces: Hash | null = null;
-  /** The SHA-256 of the over-long line whose pieces are coming (its quarantine record names it). */
-  private longLineHash: Hash | null = null;
   private exact = true;
   private logRaw: boolean;
   private detectedHere = false;
@@ -235,20 +233,16 @@ export class BatchBuilder {
     // belong to the batch that will hold the whole line, not to this one.
     this.hashBeforePieces ??= this.hash.copy();
     this.hash.update(piece);
-    (this.longLineHash ??= createHash('sha256')).update(piece);
   }
 
   /**
    * An over-long line, after its pieces. `terminated` is false for one that never got its newline (the end of
    * a gzipped rotation, a closed connection): the newline is then neither counted nor hashed. Its bytes are not
-   * kept: their SHA-256 (`lineSha256`, or that of the pieces given to addOversizedPiece) is in its quarantine
-   * record. A socket hashes each connection's line itself: lines of other connections come in between.
+   * kept: their SHA-256 (the line splitter's) is in its quarantine record.
    */
-  addOversized(offset: number, length: number, terminated = true, lineSha256: string | null = null): void {
+  addOversized(offset: number, length: number, terminated = true, sha256: string | null = null): void {
     this.hashStoredBytes();
     this.hashBeforePieces = null;
-    const sha256 = lineSha256 ?? this.longLineHash?.digest('hex') ?? null;
-    this.longLineHash = null;
     if (terminated) this.hash.update(NL);
     this.exact = false;
     const consumed = terminated ? length + 1 : length;

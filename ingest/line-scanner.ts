@@ -202,7 +202,7 @@ const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
 /** Bytes that may stand in a string as they are: printable ASCII but `"` and `\`. */
 const PLAIN = new Uint8Array(256);
-for (let c = 0x20; c < 0x7f; c++) PLAIN[c] = c === QUOTE || c === 0x5c ? 0 : 1;
+for (let c = 0x20; c < 0x7f; c++) PLAIN[c] = c === QUOTE || c === BACKSLASH ? 0 : 1;
 const EMPTY = Buffer.alloc(0);
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');

@@ -1,8 +1,10 @@
 /**
  * Splits a byte stream into newline-terminated lines without ever holding more than the line limit of one
- * line: an over-long line is passed on in pieces and reported once its newline arrives. A trailing fragment
- * without a newline is an unfinished line (Vault may still be writing it) and is kept pending, not emitted.
+ * line: an over-long line is passed on in pieces and reported once its newline arrives, with the SHA-256 of its
+ * bytes (they are not kept). A trailing fragment without a newline is an unfinished line (Vault may still be
+ * writing it) and is kept pending, not emitted.
  */
+import { createHash, type Hash } from 'node:crypto';
 
 /** CONTRACT.md: a line over 16 MiB (newline excluded) is quarantined as `oversized`. */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -15,8 +17,8 @@ export interface LineSink {
   line(source: Buffer, start: number, end: number, offset: number): void;
   /** A piece of an over-long line, in order (for hashing); not kept. */
   oversizedPiece?(bytes: Buffer): void;
-  /** An over-long line ended at its newline. */
-  oversized(offset: number, length: number): void;
+  /** An over-long line ended at its newline; `sha256` is the hex SHA-256 of its bytes. */
+  oversized(offset: number, length: number, sha256: string): void;
 }
 
 export class LineSplitter {
@@ -24,6 +26,8 @@ export class LineSplitter {
   private pendingLength = 0;
   private skipping = false;
   private skippedLength = 0;
+  /** The SHA-256 of the over-long line whose pieces have been passed on. */
+  private longLine: Hash | null = null;
   /** Absolute offset of the first byte after the last complete line. */
   lineStart: number;
 
@@ -45,6 +49,11 @@ export class LineSplitter {
     return this.skipping;
   }
 
+  /** The SHA-256 of the unfinished over-long line's bytes so far (for a final `oversized` verdict), else null. */
+  unfinishedOversizedSha256(): string | null {
+    return this.skipping ? this.longLineSha256() : null;
+  }
+
   /** The unfinished last line, when it is not over-long (for a final `torn` verdict). */
   unfinished(): Buffer | null {
     if (this.skipping || this.pendingLength === 0) return null;
@@ -61,25 +70,25 @@ export class LineSplitter {
       }
       const length = nl - start;
       if (this.skipping) {
-        this.sink.oversizedPiece?.(chunk.subarray(start, nl));
-        this.sink.oversized(this.lineStart, this.skippedLength + length);
+        this.piece(chunk.subarray(start, nl));
+        this.sink.oversized(this.lineStart, this.skippedLength + length, this.longLineSha256());
         this.skipping = false;
         this.skippedLength = 0;
       } else if (this.pendingLength > 0) {
         const piece = chunk.subarray(start, nl);
         const total = this.pendingLength + length;
         if (total > this.maxLine) {
-          for (const p of this.pending) this.sink.oversizedPiece?.(p);
-          this.sink.oversizedPiece?.(piece);
-          this.sink.oversized(this.lineStart, total);
+          for (const p of this.pending) this.piece(p);
+          this.piece(piece);
+          this.sink.oversized(this.lineStart, total, this.longLineSha256());
         } else {
           this.sink.line(Buffer.concat([...this.pending, piece], total), 0, total, this.lineStart);
         }
         this.pending = [];
         this.pendingLength = 0;
       } else if (length > this.maxLine) {
-        this.sink.oversizedPiece?.(chunk.subarray(start, nl));
-        this.sink.oversized(this.lineStart, length);
+        this.piece(chunk.subarray(start, nl));
+        this.sink.oversized(this.lineStart, length, this.longLineSha256());
       } else {
         this.sink.line(chunk, start, nl, this.lineStart);
       }
@@ -96,6 +105,19 @@ export class LineSplitter {
     this.pendingLength = 0;
     this.skipping = false;
     this.skippedLength = 0;
+    this.longLine = null;
+  }
+
+  /** A piece of an over-long line: hashed here, and passed on. */
+  private piece(bytes: Buffer): void {
+    (this.longLine ??= createHash('sha256')).update(bytes);
+    this.sink.oversizedPiece?.(bytes);
+  }
+
+  private longLineSha256(): string {
+    const sha256 = (this.longLine ?? createHash('sha256')).digest('hex');
+    this.longLine = null;
+    return sha256;
   }
 
   private endedLength = 0;
@@ -107,7 +129,7 @@ export class LineSplitter {
 
   private hold(rest: Buffer): void {
     if (this.skipping) {
-      this.sink.oversizedPiece?.(rest);
+      this.piece(rest);
       this.skippedLength += rest.length;
       this.endedLength += rest.length;
       return;
@@ -117,7 +139,7 @@ export class LineSplitter {
     this.pendingLength += rest.length;
     this.endedLength += rest.length;
     if (this.pendingLength > this.maxLine) {
-      for (const p of this.pending) this.sink.oversizedPiece?.(p);
+      for (const p of this.pending) this.piece(p);
       this.skipping = true;
       this.skippedLength = this.pendingLength;
       this.pending = [];

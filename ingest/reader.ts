@@ -39,7 +39,7 @@ export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGe
     {
       line: (source, start, end, offset) => builder.addLineFrom(source, start, end, offset),
       oversizedPiece: (piece) => builder.addOversizedPiece(piece),
-      oversized: (offset, length) => builder.addOversized(offset, length),
+      oversized: (offset, length, sha256) => builder.addOversized(offset, length, true, sha256),
     },
     opts.start,
   );
@@ -74,7 +74,7 @@ export async function* readFileBatches(path: string, opts: ReadOptions): AsyncGe
   if (opts.gzip) {
     const tail = splitter.unfinished();
     if (tail) builder.addTorn(tail, splitter.lineStart);
-    else if (splitter.unfinishedLength > 0) builder.addOversized(splitter.lineStart, splitter.unfinishedLength, false);
+    else if (splitter.unfinishedLength > 0) builder.addOversized(splitter.lineStart, splitter.unfinishedLength, false, splitter.unfinishedOversizedSha256());
     splitter.dropUnfinished();
   }
   if (builder.lineCount > 0) yield { kind: 'batch', batch: flush(), deviceLogRaw: logRaw };

@@ -62,11 +62,6 @@ function classify(message: string, fields: Record<string, unknown> = {}): { kind
   return null;
 }
 
-/** One server-log line → an event, or null when it is not one keytrail keeps. */
-export function parseServerLogLine(text: string): ServerLogEvent | null {
-  return readServerLogLine(text).event;
-}
-
 /**
  * Whether the line has one of the server log's forms (`form`), or has one behind a prefix keytrail does not read
  * (`otherPrefix`), and the event it is, if keytrail keeps it.
@@ -160,6 +155,15 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
       hash = createHash('sha256');
       exact = true;
     };
+    /** A line read (complete, or the unfinished end of a compressed rotation): an event, or ignored. */
+    const take = (text: string, offset: number) => {
+      lineCount++;
+      const { form, otherPrefix, event: ev } = readServerLogLine(text);
+      if (form) linesInForm++;
+      if (otherPrefix) linesBehindPrefix++;
+      if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: offset });
+      else ignored++;
+    };
     const splitter = new LineSplitter(
       {
         line: (source, start, end, offset) => {
@@ -167,12 +171,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
           chunks.push(copy, NL);
           chunkBytes += copy.length + 1;
           hash.update(copy).update(NL);
-          lineCount++;
-          const { form, otherPrefix, event: ev } = readServerLogLine(copy.toString('utf8'));
-          if (form) linesInForm++;
-          if (otherPrefix) linesBehindPrefix++;
-          if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: offset });
-          else ignored++;
+          take(copy.toString('utf8'), offset);
         },
         oversizedPiece: (piece) => hash.update(piece),
         oversized: (offset, length) => {
@@ -210,12 +209,7 @@ export async function ingestServerLogs(handle: KeytrailDb, paths: string[], opts
       chunks.push(tail);
       chunkBytes += tail.length;
       hash.update(tail);
-      lineCount++;
-      const { form, otherPrefix, event: ev } = readServerLogLine(tail.toString('utf8'));
-      if (form) linesInForm++;
-      if (otherPrefix) linesBehindPrefix++;
-      if (ev) events.push({ time: ev.time, time_key: ev.timeKey, kind: ev.kind, lease_id: ev.leaseId, message: ev.message, byte_offset: splitter.lineStart });
-      else ignored++;
+      take(tail.toString('utf8'), splitter.lineStart);
       splitter.dropUnfinished();
     }
     commit(splitter.lineStart);

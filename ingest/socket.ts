@@ -5,7 +5,6 @@
  * `flushMs` (default 500 ms) and whenever it is full. Stop commits everything received, an unfinished line
  * of a closed connection included (quarantined as `torn`).
  */
-import { createHash, type Hash } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import type { KeytrailDb } from '../db/index.js';
 import { BatchBuilder, recycleBatch, type PreparedBatch } from './batch.js';
@@ -90,23 +89,15 @@ export async function startSocketListener(handle: KeytrailDb, opts: SocketListen
   const server = createServer((socket) => {
     sockets.add(socket);
     let sent = false;
-    // This connection's over-long line: its bytes are not kept, their SHA-256 is recorded with it.
-    let longLine: Hash | null = null;
-    const longLineSha256 = (): string | null => {
-      const sha256 = longLine?.digest('hex') ?? null;
-      longLine = null;
-      return sha256;
-    };
     const splitter = new LineSplitter({
       line: (source, start, end) => {
         builder.addLineFrom(source, start, end, pos);
         pos += end - start + 1;
       },
-      oversizedPiece: (piece) => {
-        (longLine ??= createHash('sha256')).update(piece);
-      },
-      oversized: (_offset, length) => {
-        builder.addOversized(pos, length, true, longLineSha256());
+      // An over-long line's pieces are not hashed into the batch: other connections' lines come in between. The
+      // splitter (one a connection) gives the line's own SHA-256.
+      oversized: (_offset, length, sha256) => {
+        builder.addOversized(pos, length, true, sha256);
         pos += length + 1;
       },
     });
@@ -125,7 +116,7 @@ export async function startSocketListener(handle: KeytrailDb, opts: SocketListen
         builder.addTorn(tail, pos);
         pos += tail.length;
       } else if (splitter.unfinishedLength > 0) {
-        builder.addOversized(pos, splitter.unfinishedLength, false, longLineSha256());
+        builder.addOversized(pos, splitter.unfinishedLength, false, splitter.unfinishedOversizedSha256());
         pos += splitter.unfinishedLength;
       }
       splitter.dropUnfinished();

@@ -190,11 +190,11 @@ export class VaultFileIngester {
     let groupStarted = 0;
     let tailGrouped = false;
     let pending = { lines: 0, bytes: 0, stored: 0, duplicates: 0, quarantined: 0 };
-    // A large read: checkpoints run beside the writer instead of inside its commits.
     const tuning = this.opts.tuning ?? {};
     const groupBatches = tuning.groupBatches ?? GROUP_BATCHES;
     const groupMs = tuning.groupMs ?? GROUP_MS;
     const tailBytes = tuning.tailBytes ?? TAIL_BYTES;
+    // A large read: checkpoints run beside the writer instead of inside its commits.
     const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle, { restartBytes: tuning.walRestartBytes, intervalMs: tuning.checkpointMs }) : null;
     const endGroup = () => {
       const committed = this.store.endGroup();
