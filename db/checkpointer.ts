@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KeytrailDb } from './connection.js';
+import { createProgress, noteWriterCommit, readReport, writerCommits } from './checkpoint-progress.js';
 
 const WORKER_URL = new URL('./checkpoint-worker.js', import.meta.url);
 /** The writer checkpoints by itself only once the WAL holds this much. */
@@ -24,16 +25,8 @@ const INTERVAL_MS = 200;
 /** The WAL size from which the writer starts it over as soon as the checkpointer has caught up. */
 const RESTART_BYTES = 256 * 1024 * 1024;
 
-/** How far the checkpointer got: frames in the WAL and copied, after the writer's `commits`-th commit. */
-interface CheckpointReport {
-  commits: number;
-  log: number;
-  checkpointed: number;
-}
-
 export class BackgroundCheckpointer {
   private readonly exited: Promise<void>;
-  private report: CheckpointReport = { commits: -1, log: 0, checkpointed: 0 };
   /** Reports from before this commit count describe the WAL before its last restart. */
   private reportsFrom = 0;
   /**
@@ -47,13 +40,12 @@ export class BackgroundCheckpointer {
     private readonly handle: KeytrailDb,
     private readonly worker: Worker,
     private readonly previousAutocheckpoint: number,
-    /** The writer's commit count, shared with the checkpointer's thread. */
-    private readonly commits: Int32Array,
+    /** The writer's commit count and the checkpointer's last report, shared with its thread (checkpoint-progress.ts). */
+    private readonly progress: Int32Array,
     private readonly restartFrames: number,
   ) {
     // Listened for from the start: a checkpointer that failed early has exited before stop() is called.
     this.exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.on('message', (report: CheckpointReport) => (this.report = report));
   }
 
   /** Starts checkpointing in the background; null when that is not possible (in-memory database, no compiled worker). */
@@ -62,19 +54,19 @@ export class BackgroundCheckpointer {
     if (handle.sqlite.pragma('journal_mode', { simple: true }) !== 'wal') return null;
     const previous = handle.sqlite.pragma('wal_autocheckpoint', { simple: true }) as number;
     const pageSize = handle.sqlite.pragma('page_size', { simple: true }) as number;
-    const commits = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(WORKER_URL, { workerData: { path: handle.path, intervalMs: opts.intervalMs ?? INTERVAL_MS, commits }, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    const progress = createProgress();
+    const worker = new Worker(WORKER_URL, { workerData: { path: handle.path, intervalMs: opts.intervalMs ?? INTERVAL_MS, progress }, resourceLimits: { maxOldGenerationSizeMb: 32 } });
     // A failing checkpointer only means the writer checkpoints by itself again.
     worker.on('error', () => {
       if (handle.sqlite.open) handle.sqlite.pragma(`wal_autocheckpoint = ${previous}`);
     });
     handle.sqlite.pragma(`wal_autocheckpoint = ${Math.ceil(BACKSTOP_BYTES / pageSize)}`);
-    return new BackgroundCheckpointer(handle, worker, previous, commits, Math.ceil((opts.restartBytes ?? RESTART_BYTES) / pageSize));
+    return new BackgroundCheckpointer(handle, worker, previous, progress, Math.ceil((opts.restartBytes ?? RESTART_BYTES) / pageSize));
   }
 
   /** The writer committed (a group): what the checkpointer reports from now on includes it. */
   noteCommit(): void {
-    Atomics.add(this.commits, 0, 1);
+    noteWriterCommit(this.progress);
   }
 
   /**
@@ -82,8 +74,8 @@ export class BackgroundCheckpointer {
    * checkpointer has copied everything committed up to the writer's last commit.
    */
   get restartDue(): boolean {
-    const r = this.report;
-    if (r.commits !== Atomics.load(this.commits, 0) || r.commits < this.reportsFrom || r.checkpointed !== r.log) return false;
+    const r = readReport(this.progress);
+    if (r.commits !== writerCommits(this.progress) || r.commits < this.reportsFrom || r.checkpointed !== r.log) return false;
     const startedOver = r.log < this.logAtRestart;
     return r.log >= this.restartFrames && (startedOver || r.log >= this.logAtRestart + this.restartFrames / 4);
   }
@@ -93,9 +85,9 @@ export class BackgroundCheckpointer {
    * writer's connection, so that its next write transaction starts the WAL over.
    */
   restartWal(): void {
-    this.logAtRestart = this.report.log;
-    // The WAL starts over when the next group writes; a report still on its way describes the old one.
-    this.reportsFrom = Atomics.load(this.commits, 0) + 1;
+    this.logAtRestart = readReport(this.progress).log;
+    // The WAL starts over when the next group writes; a report of a checkpoint begun before then describes the old one.
+    this.reportsFrom = writerCommits(this.progress) + 1;
     try {
       this.handle.sqlite.pragma('wal_checkpoint(PASSIVE)');
     } catch {

@@ -80,6 +80,32 @@ describe('background WAL checkpoints during large writes', () => {
     expect(handle.sqlite.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: 15_000 });
   });
 
+  it('lets a writer that never yields to its event loop see the copy catch up (its progress is shared memory, not messages)', async () => {
+    const { BackgroundCheckpointer, handle, insert, body } = await blobTable();
+    const checkpointer = BackgroundCheckpointer.start(handle, { restartBytes: 1024 * 1024, intervalMs: 20 })!;
+    // An ingest writer commits batch after batch while the parse worker is ahead, without an event-loop turn in
+    // between: a report posted as a message would only arrive once it stopped.
+    const sleep = new Int32Array(new SharedArrayBuffer(4));
+    let due = false;
+    let rows = 0;
+    handle.sqlite.exec('BEGIN IMMEDIATE');
+    for (; rows < 2000; rows++) insert.run(body);
+    handle.sqlite.exec('COMMIT');
+    checkpointer.noteCommit();
+    handle.sqlite.exec('BEGIN IMMEDIATE');
+    for (let waited = 0; waited < 5000 && !due; waited += 10) {
+      insert.run(body);
+      rows++;
+      due = checkpointer.restartDue;
+      if (!due) Atomics.wait(sleep, 0, 0, 10);
+    }
+    handle.sqlite.exec('COMMIT');
+    checkpointer.noteCommit();
+    expect(due).toBe(true);
+    await checkpointer.stop();
+    expect(handle.sqlite.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: rows });
+  });
+
   it('stops cleanly when its thread has already ended', async () => {
     const { openDatabase, BackgroundCheckpointer } = await built();
     const tmp = tempDir();
