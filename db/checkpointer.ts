@@ -18,7 +18,8 @@ import { Worker } from 'node:worker_threads';
 import type { KeytrailDb } from './connection.js';
 import { createProgress, noteWriterCommit, readReport, writerCommits } from './checkpoint-progress.js';
 
-const WORKER_URL = new URL('./checkpoint-worker.js', import.meta.url);
+// From dist/db, and from the bundled CLI in dist/cli (esbuild.config.mjs).
+const WORKER_URL = new URL('../db/checkpoint-worker.js', import.meta.url);
 /** The writer checkpoints by itself only once the WAL holds this much. */
 const BACKSTOP_BYTES = 512 * 1024 * 1024;
 const INTERVAL_MS = 200;

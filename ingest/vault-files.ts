@@ -12,7 +12,7 @@ import { KeytrailError } from '../db/errors.js';
 import { deviceNameFor, expandInputs, readFileHead, type FileHead } from './files.js';
 import { keyPathFor } from './redact.js';
 import { IngestStore } from './store.js';
-import { batchesFor } from './worker-client.js';
+import { batchesFor, workerAvailable } from './worker-client.js';
 import { watchForChanges } from './watch.js';
 
 export interface IngestLogger {
@@ -196,6 +196,8 @@ export class VaultFileIngester {
     const tailBytes = tuning.tailBytes ?? TAIL_BYTES;
     // A large read: checkpoints run beside the writer instead of inside its commits.
     const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle, { restartBytes: tuning.walRestartBytes, intervalMs: tuning.checkpointMs }) : null;
+    // A compiled worker that cannot be found only costs speed: say which way the file is read.
+    this.log.debug?.({ file: path, parse_worker: useWorker && workerAvailable(), background_checkpoints: checkpointer !== null }, 'reading audit file');
     const endGroup = () => {
       const committed = this.store.endGroup();
       if (committed) checkpointer?.noteCommit();

@@ -9,7 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { readFileBatches, type ReadEvent, type ReadOptions } from './reader.js';
 import { batchTransferList, recycleBatch } from './batch.js';
 
-const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
+// From dist/ingest, and from the bundled CLI in dist/cli (esbuild.config.mjs).
+const WORKER_URL = new URL('../ingest/parse-worker.js', import.meta.url);
 
 export function workerAvailable(): boolean {
   return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));

@@ -1,0 +1,34 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './helpers/cli.js';
+import { writeAuditFile } from '../bench/gen-audit.js';
+
+const CLI_DIR = resolve(import.meta.dirname, '../dist/cli');
+
+describe('the built CLI (bundled by esbuild.config.mjs)', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it('carries Kysely in its bundle instead of loading its modules one by one at start', () => {
+    const files = readdirSync(CLI_DIR).filter((f) => f === 'main.js' || (f.startsWith('bundle-') && f.endsWith('.js')));
+    const code = files.map((f) => readFileSync(join(CLI_DIR, f), 'utf8'));
+    // esbuild marks where each bundled module starts with its path.
+    expect(code.some((c) => c.includes('node_modules/kysely/dist/esm/kysely.js'))).toBe(true);
+    expect(code.filter((c) => /^import [^;]*from ['"]kysely['"]/m.test(c))).toEqual([]);
+  });
+
+  it('finds the parse worker and the background checkpointer from the bundle for a large file', async () => {
+    const file = join(tmp.dir, 'audit.log');
+    // Over the 4 MiB from which a file is read in the worker thread.
+    await writeAuditFile(file, { lines: 4000, seed: 5 });
+    const res = await runCli(['--db', join(tmp.dir, 'k.db'), '--verbose', 'ingest', 'vault', file, '--format', 'json']);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ lines: 4000, stored: 4000, quarantined: 0 });
+    const logged = res.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string; parse_worker?: boolean; background_checkpoints?: boolean });
+    expect(logged.find((l) => l.msg === 'reading audit file')).toMatchObject({ parse_worker: true, background_checkpoints: true });
+  });
+});
