@@ -40,6 +40,11 @@ export function writerCommits(progress: Int32Array): number {
   return Atomics.load(progress, WRITER_COMMITS);
 }
 
+/** How many reports the checkpointer has written (each checkpoint that was not busy writes one). */
+export function reportsWritten(progress: Int32Array): number {
+  return Atomics.load(progress, SEQUENCE) >>> 1;
+}
+
 /** Written by the checkpointer's thread after each checkpoint. */
 export function writeReport(progress: Int32Array, report: CheckpointReport): void {
   Atomics.add(progress, SEQUENCE, 1);
@@ -56,7 +61,8 @@ export function writeReport(progress: Int32Array, report: CheckpointReport): voi
 export function readReport(progress: Int32Array): CheckpointReport {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const before = Atomics.load(progress, SEQUENCE);
-    if (before % 2 === 1) continue;
+    // A bit test, not `% 2`: the sequence wraps to negative numbers after 2^31 reports.
+    if ((before & 1) !== 0) continue;
     const report = { commits: Atomics.load(progress, REPORT_COMMITS), log: Atomics.load(progress, LOG), checkpointed: Atomics.load(progress, CHECKPOINTED) };
     if (Atomics.load(progress, SEQUENCE) === before) return report;
   }

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KeytrailDb } from './connection.js';
-import { createProgress, noteWriterCommit, readReport, writerCommits } from './checkpoint-progress.js';
+import { createProgress, noteWriterCommit, readReport, reportsWritten, writerCommits, type CheckpointReport } from './checkpoint-progress.js';
 
 // From dist/db, and from the bundled CLI in dist/cli (esbuild.config.mjs).
 const WORKER_URL = new URL('../db/checkpoint-worker.js', import.meta.url);
@@ -36,6 +36,8 @@ export class BackgroundCheckpointer {
    * until the WAL has grown by a quarter of the threshold, instead of cutting every group short.
    */
   private logAtRestart = 0;
+  /** The report restartDue last said yes on: restartWal measures the WAL by it, not by a later one. */
+  private dueReport: CheckpointReport | null = null;
 
   private constructor(
     private readonly handle: KeytrailDb,
@@ -78,7 +80,14 @@ export class BackgroundCheckpointer {
     const r = readReport(this.progress);
     if (r.commits !== writerCommits(this.progress) || r.commits < this.reportsFrom || r.checkpointed !== r.log) return false;
     const startedOver = r.log < this.logAtRestart;
-    return r.log >= this.restartFrames && (startedOver || r.log >= this.logAtRestart + this.restartFrames / 4);
+    const due = r.log >= this.restartFrames && (startedOver || r.log >= this.logAtRestart + this.restartFrames / 4);
+    if (due) this.dueReport = r;
+    return due;
+  }
+
+  /** Checkpoints the background thread has completed (not busy) so far. */
+  get checkpointsDone(): number {
+    return reportsWritten(this.progress);
   }
 
   /**
@@ -86,7 +95,8 @@ export class BackgroundCheckpointer {
    * writer's connection, so that its next write transaction starts the WAL over.
    */
   restartWal(): void {
-    this.logAtRestart = readReport(this.progress).log;
+    this.logAtRestart = (this.dueReport ?? readReport(this.progress)).log;
+    this.dueReport = null;
     // The WAL starts over when the next group writes; a report of a checkpoint begun before then describes the old one.
     this.reportsFrom = writerCommits(this.progress) + 1;
     try {

@@ -196,7 +196,8 @@ export class VaultFileIngester {
     const tailBytes = tuning.tailBytes ?? TAIL_BYTES;
     // A large read: checkpoints run beside the writer instead of inside its commits.
     const checkpointer = useWorker ? BackgroundCheckpointer.start(this.handle, { restartBytes: tuning.walRestartBytes, intervalMs: tuning.checkpointMs }) : null;
-    // A compiled worker that cannot be found only costs speed: say which way the file is read.
+    // A compiled worker that cannot be found, or a checkpointer thread that failed, only costs speed: say which
+    // way the file is read (and, at its end, how many checkpoints ran beside the writer).
     this.log.debug?.({ file: path, parse_worker: useWorker && workerAvailable(), background_checkpoints: checkpointer !== null }, 'reading audit file');
     const endGroup = () => {
       const committed = this.store.endGroup();
@@ -248,6 +249,7 @@ export class VaultFileIngester {
       // What the open group wrote is consistent (each batch with its checkpoint) even if reading failed later.
       endGroup();
       await checkpointer?.stop();
+      if (checkpointer) this.log.debug?.({ file: path, background_checkpoints_done: checkpointer.checkpointsDone }, 'read audit file');
     }
   }
 }

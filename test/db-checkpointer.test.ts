@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { tempDir } from './helpers/cli.js';
 
 // The checkpointer runs a compiled worker thread: the built module is tested (`npm test` builds first).
@@ -75,33 +76,52 @@ describe('background WAL checkpoints during large writes', () => {
     }
     await checkpointer.stop();
     expect(restarts).toBeGreaterThanOrEqual(3);
+    // Only once the WAL holds 2 MB again (two groups) and is copied: not after every group.
+    expect(restarts).toBeLessThanOrEqual(15);
     // Started over from its beginning: the WAL file never held more than a few commits (30 MB were written).
     expect(walBytes).toBeLessThan(16 * 1024 * 1024);
     expect(handle.sqlite.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: 15_000 });
   });
 
   it('lets a writer that never yields to its event loop see the copy catch up (its progress is shared memory, not messages)', async () => {
-    const { BackgroundCheckpointer, handle, insert, body } = await blobTable();
+    const { BackgroundCheckpointer, path, handle, insert, body } = await blobTable();
     const checkpointer = BackgroundCheckpointer.start(handle, { restartBytes: 1024 * 1024, intervalMs: 20 })!;
     // An ingest writer commits batch after batch while the parse worker is ahead, without an event-loop turn in
-    // between: a report posted as a message would only arrive once it stopped.
+    // between: a report posted as a message would only arrive once it stopped. Everything here is synchronous.
     const sleep = new Int32Array(new SharedArrayBuffer(4));
-    let due = false;
     let rows = 0;
-    handle.sqlite.exec('BEGIN IMMEDIATE');
-    for (; rows < 2000; rows++) insert.run(body);
-    handle.sqlite.exec('COMMIT');
-    checkpointer.noteCommit();
-    handle.sqlite.exec('BEGIN IMMEDIATE');
-    for (let waited = 0; waited < 5000 && !due; waited += 10) {
-      insert.run(body);
-      rows++;
-      due = checkpointer.restartDue;
-      if (!due) Atomics.wait(sleep, 0, 0, 10);
-    }
-    handle.sqlite.exec('COMMIT');
-    checkpointer.noteCommit();
-    expect(due).toBe(true);
+    const group = (n: number) => {
+      handle.sqlite.transaction(() => {
+        for (let i = 0; i < n; i++) insert.run(body);
+      })();
+      checkpointer.noteCommit();
+      rows += n;
+    };
+    const dueWithin = (ms: number) => {
+      for (let waited = 0; waited < ms; waited += 10) {
+        if (checkpointer.restartDue) return true;
+        Atomics.wait(sleep, 0, 0, 10);
+      }
+      return checkpointer.restartDue;
+    };
+    group(2000);
+    // A reader whose snapshot holds those frames (it starts before any checkpoint could have copied them) keeps
+    // the next commit from starting the WAL over by itself.
+    const reader = new Database(path);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM blob_rows').get();
+    // 4 MB committed, over the 1 MB threshold: due once the copy has caught up with this commit.
+    expect(dueWithin(5000)).toBe(true);
+    group(10);
+    // The last report is of a checkpoint begun before this commit: not due until that commit is copied too.
+    expect(checkpointer.restartDue).toBe(false);
+    reader.exec('COMMIT');
+    reader.close();
+    expect(dueWithin(5000)).toBe(true);
+    checkpointer.restartWal();
+    // A report of a checkpoint begun before the restart describes the old WAL.
+    expect(checkpointer.restartDue).toBe(false);
+    expect(checkpointer.checkpointsDone).toBeGreaterThan(0);
     await checkpointer.stop();
     expect(handle.sqlite.prepare('SELECT COUNT(*) AS n FROM blob_rows').get()).toEqual({ n: rows });
   });
