@@ -23,41 +23,57 @@ export function mix32(h: number): number {
   return h >>> 0;
 }
 
-/** The key of a request id, before its type bit: two FNV-1a style 32-bit hashes over the UTF-16 code units. */
+/** Seeds and multipliers of the two FNV-1a style 32-bit hashes over a request id's UTF-16 code units. */
+const SEED_A = 0x811c9dc5;
+const PRIME_A = 0x01000193;
+const SEED_B = 0x9747b28c;
+const PRIME_B = 0x5bd1e995;
+
+/** Both hashes and the id's length, mixed into the key before its type bit. */
+function combine(a: number, b: number, length: number): number {
+  return (mix32(b) & HIGH_MASK) * TWO_POW_32 + mix32(a ^ length);
+}
+
+/** The type bit: even for a `request`, odd for a `response`. */
+function withType(hash: number, type: string): number {
+  return hash * 2 + (type === 'request' ? 0 : 1);
+}
+
+/** The key of a request id, before its type bit. */
 function requestIdHash(requestId: string): number {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
+  let a = SEED_A;
+  let b = SEED_B;
   for (let i = 0; i < requestId.length; i++) {
     const c = requestId.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
+    a = Math.imul(a ^ c, PRIME_A);
+    b = Math.imul(b ^ c, PRIME_B);
   }
-  return (mix32(b) & HIGH_MASK) * TWO_POW_32 + mix32(a ^ requestId.length);
+  return combine(a, b, requestId.length);
 }
 
 /**
  * requestIdHash of an ASCII request id given as its bytes, `b[start, end)` (an ASCII byte is its UTF-16 code
  * unit): the ingest line scanner reads ids from the line without making strings of them.
  */
-function asciiRequestIdHash(b: Uint8Array, start: number, end: number): number {
-  let a = 0x811c9dc5;
-  let h = 0x9747b28c;
+function asciiRequestIdHash(bytes: Uint8Array, start: number, end: number): number {
+  let a = SEED_A;
+  let b = SEED_B;
   for (let i = start; i < end; i++) {
-    const c = b[i]!;
-    a = Math.imul(a ^ c, 0x01000193);
-    h = Math.imul(h ^ c, 0x5bd1e995);
+    const c = bytes[i]!;
+    a = Math.imul(a ^ c, PRIME_A);
+    b = Math.imul(b ^ c, PRIME_B);
   }
-  return (mix32(h) & HIGH_MASK) * TWO_POW_32 + mix32(a ^ (end - start));
+  return combine(a, b, end - start);
 }
 
 /** requestKey of an ASCII request id given as its bytes. */
-export function asciiRequestKey(b: Uint8Array, start: number, end: number, type: string): number {
-  return asciiRequestIdHash(b, start, end) * 2 + (type === 'request' ? 0 : 1);
+export function asciiRequestKey(bytes: Uint8Array, start: number, end: number, type: string): number {
+  return withType(asciiRequestIdHash(bytes, start, end), type);
 }
 
 /** The key of one entry: even for a `request`, odd for a `response`. */
 export function requestKey(requestId: string, type: string): number {
-  return requestIdHash(requestId) * 2 + (type === 'request' ? 0 : 1);
+  return withType(requestIdHash(requestId), type);
 }
 
 /** The keys under which the entries of one request id (request and response) are found. */

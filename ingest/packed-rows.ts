@@ -213,12 +213,7 @@ export class PackedRowsWriter {
         return;
       }
     }
-    const i = this.addString(v);
-    const slot = first + this.recentNext[column]!;
-    this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
-    this.recent[slot] = v;
-    this.recentIndex[slot] = i;
-    this.cells[k] = i;
+    this.cells[k] = this.remember(column, v, this.addString(v));
   }
 
   /** A string, `source[start, end)` of the source addScanned was given. */
@@ -248,13 +243,17 @@ export class PackedRowsWriter {
         return;
       }
     }
-    const i = this.addBytes(start, end);
-    const slot = first + this.recentNext[column]!;
-    this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
     // No JS string: a parsed line's equal string is not found here (it is packed again; scanned lines are nearly all).
-    this.recent[slot] = null;
-    this.recentIndex[slot] = i;
-    this.cells[k] = i;
+    this.cells[k] = this.remember(column, null, this.addBytes(start, end));
+  }
+
+  /** Notes string `index` (whose JS string is `v`, if one was made) as the column's newest recent value. */
+  private remember(column: number, v: string | null, index: number): number {
+    const slot = column * RECENT + this.recentNext[column]!;
+    this.recentNext[column] = (this.recentNext[column]! + 1) % RECENT;
+    this.recent[slot] = v;
+    this.recentIndex[slot] = index;
+    return index;
   }
 
   private addBytes(start: number, end: number): number {

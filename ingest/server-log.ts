@@ -39,9 +39,11 @@ export interface ServerLogIngestSummary {
   rate: number;
 }
 
-const TEXT_LINE = /^(?:[\w.-]+\[\d+\]:\s+)?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2}))\s+\[(\w+)\]\s+(.*)$/;
+/** The RFC 3339 time a text line starts with. */
+const TIMESTAMP = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})`;
+const TEXT_LINE = new RegExp(String.raw`^(?:[\w.-]+\[\d+\]:\s+)?(${TIMESTAMP})\s+\[(\w+)\]\s+(.*)$`);
 /** Vault's text or JSON form behind any other prefix (`Mar  5 17:05:38 host vault[1234]: `): not read, reported. */
-const BEHIND_OTHER_PREFIX = /\s(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})\s+\[\w+\]\s|\{"@)/;
+const BEHIND_OTHER_PREFIX = new RegExp(String.raw`\s(?:${TIMESTAMP}\s+\[\w+\]\s|\{"@)`);
 
 export interface ServerLogEvent {
   time: string;

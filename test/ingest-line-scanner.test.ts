@@ -10,6 +10,7 @@ import { auditLines } from '../bench/gen-audit.js';
 import { batchOfLines } from './helpers/batches.js';
 import { rowsOf } from '../ingest/packed-rows.js';
 import { simulate } from '../sim/index.js';
+import { Rng } from '../sim/simulate/prng.js';
 
 const tmp = tempDir('keytrail-scanner-');
 afterAll(() => tmp.cleanup());
@@ -56,17 +57,6 @@ function filesUnder(dir: string): string[] {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
-}
-
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('ingest: the plain audit line is read from its bytes with the same values as JSON.parse gives', () => {
@@ -166,7 +156,8 @@ describe('ingest: the plain audit line is read from its bytes with the same valu
   });
 
   it('never scans a line the general way rejects, nor reads one otherwise, however it is mangled', () => {
-    const next = random(7);
+    const rng = new Rng(7, 'mangled-lines');
+    const next = () => rng.next();
     const samples = [...auditLines({ lines: 40, seed: 3 })];
     const pieces = ['"', '{', '}', '[', ']', ',', ':', '\\', ' ', '0', '-', '1.5', 'null', 'true', '"x"', '\u00e9', '\u0000', 'e', '.'];
     let mutated = 0;
